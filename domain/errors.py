@@ -1,0 +1,13 @@
+"""The root of every rule violation the domain reports.
+
+``db/`` raises these (never HTTP errors); ``web/`` shows ``str(error)``, which is always a complete
+Japanese sentence a member can act on.
+"""
+
+
+class DomainError(Exception):
+    """A business or input rule said no; the message is shown to the member as is."""
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
