@@ -11,3 +11,7 @@ class DomainError(Exception):
     @property
     def message(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class LoanError(DomainError):
+    """A loan-engine rule refused the input (amount, rate, limit, due day)."""
