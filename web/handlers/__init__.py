@@ -1,0 +1,6 @@
+"""Route lists: ``PUBLIC`` needs no sign-in, ``MEMBER`` sits behind ``requires_member`` and ``no-store``."""
+
+from web.handlers import auth, home, system
+
+PUBLIC = [*system.ROUTES, *auth.ROUTES]
+MEMBER = [*home.ROUTES]

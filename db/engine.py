@@ -1,0 +1,96 @@
+"""The database engine: SQLite by default, PostgreSQL when ``DATABASE_URL`` says so.
+
+Every use case that writes runs inside ``write_tx()``: an IMMEDIATE transaction on SQLite (the write lock is
+taken at BEGIN, so a read-then-write never fails half-way with SQLITE_BUSY), a plain transaction on
+PostgreSQL (where use cases take row locks with ``lock_rows()`` or use conditional updates).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+_engine: Engine | None = None
+_pool_max = 0
+
+
+def engine_from_url(url: str, *, root: Path | None = None) -> Engine:
+    """Build (but do not connect) the engine for ``url``; relative SQLite paths are under ``root``."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": url})
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"unsupported DATABASE_URL: {url!r}")
+    path = Path(unquote(url[len("sqlite:///"):]))  # sqlite:///rel/path or sqlite:////abs/path
+    if not path.is_absolute():
+        path = (root or Path.cwd()) / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+
+
+def configure(url: str, *, root: Path | None = None, pool_max: int = 0) -> Engine:
+    """Point every table (and Piccolo's migration runner) at the engine for ``url``."""
+    global _engine, _pool_max
+    from piccolo.apps.migrations.tables import Migration
+
+    from db import piccolo_conf, tables
+
+    _engine = engine_from_url(url, root=root)
+    _pool_max = pool_max if is_postgres() else 0
+    piccolo_conf.DB = _engine
+    for table in (*tables.ALL_TABLES, Migration):  # Piccolo caches an engine per table class
+        table._meta._db = _engine
+    return _engine
+
+
+def engine() -> Engine:
+    if _engine is None:
+        raise RuntimeError("db.engine.configure() has not been called")
+    return _engine
+
+
+def is_postgres() -> bool:
+    return isinstance(engine(), PostgresEngine)
+
+
+def write_tx():
+    """One write transaction: IMMEDIATE on SQLite, a plain (row-locking) one on PostgreSQL."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+async def start() -> None:
+    """Open the PostgreSQL pool, or switch SQLite to WAL (persistent per file)."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+    elif _pool_max:
+        await db.start_connection_pool(min_size=1, max_size=_pool_max)
+
+
+async def stop() -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine) and _pool_max:
+        await db.close_connection_pool()
+
+
+async def ping() -> bool:
+    """True when the database answers a trivial query."""
+    rows = await engine().run_ddl("SELECT 1 AS ok")
+    return bool(rows) and rows[0]["ok"] == 1
+
+
+async def migrate() -> None:
+    """Apply every pending migration to the configured engine."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="all", migration_id="all")
+    if not result.success:
+        raise RuntimeError(result.message or "migration failed")

@@ -1,0 +1,65 @@
+"""Tables. Money is integer yen (BigInt), rates integer hundredths of a percent, times aware UTC."""
+
+from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class Member(Table):
+    member_no = Varchar(length=16, unique=True)  #: 会員番号, printed for operators
+    name = Varchar(length=64)
+    birth_date = Date(null=True, default=None)
+    email = Varchar(length=254, null=True, default=None)
+    email_verified = Boolean(default=False)
+    web_id = Varchar(length=32, null=True, default=None, unique=True)  #: case-sensitive login ID
+    status = Varchar(length=20, default="active")  #: active | borrowing_stopped | suspended
+    status_reason = Varchar(length=200, default="")
+    points = BigInt(default=0)  #: Vポイント, 1 point = 1 yen
+    created_at = Timestamptz()
+
+
+class Card(Table):
+    member = ForeignKey(Member, null=False)
+    card_number = Varchar(length=16, unique=True)  #: digits only, normalised
+    issued_at = Timestamptz()
+
+
+class Credential(Table):
+    """A knowledge factor (PIN or password) and its own lockout counter."""
+
+    member = ForeignKey(Member, null=False)
+    kind = Varchar(length=10)  #: pin | password
+    secret_hash = Varchar(length=255)  #: Argon2id
+    failed_count = Integer(default=0)
+    locked_at = Timestamptz(null=True, default=None)
+    changed_at = Timestamptz()
+
+
+class Contract(Table):
+    member = ForeignKey(Member, null=False)
+    contract_no = Varchar(length=20, unique=True)
+    opened_on = Date()
+    credit_limit = BigInt()  #: yen
+    rate = Integer()  #: hundredths of a percent: 17.8% = 1780
+    due_day = Varchar(length=3)  #: 5 | 15 | 25 | end
+    status = Varchar(length=20, default="open")  #: open | closed
+    interest_free_until = Date(null=True, default=None)
+    principal = BigInt(default=0)  #: cached principal balance, changed in the same transaction as the ledger
+
+
+class LedgerEntry(Table):
+    """Append-only: corrections are new rows (reversal, adjustment), never updates."""
+
+    contract = ForeignKey(Contract, null=False, index=True)
+    kind = Varchar(length=20)  #: borrowing | repayment | point_use | interest_charge | late_charge | reversal | adjustment
+    occurred_at = Timestamptz()
+    value_date = Date()  #: the JST calendar day the entry counts on
+    amount = BigInt()  #: yen moved (positive)
+    principal = BigInt(default=0)  #: signed change to the principal balance
+    interest = BigInt(default=0)  #: interest paid by this entry
+    late_charge = BigInt(default=0)  #: late charge paid by this entry
+    points = BigInt(default=0)  #: points used by this entry
+    principal_after = BigInt()  #: principal balance after this entry
+    reference = Varchar(length=40, default="")
+
+
+ALL_TABLES = (Member, Card, Credential, Contract, LedgerEntry)

@@ -1,0 +1,98 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Litestar, Router
+from litestar.datastructures import CacheControlHeader, State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.logging import LoggingConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from db import engine
+from db.hashing import SecretHasher
+from web import errors, filters, handlers
+from web.assets import STATIC_DIR, asset
+from web.clock import Clock
+from web.deps import provide_member, provide_now
+from web.guards import requires_member
+from web.security import (
+    SESSION_STORE,
+    AllowedHostsMiddleware,
+    csrf_config,
+    origin_check_hook,
+    security_headers_hook,
+    session_config,
+    session_store,
+)
+from web.settings import ROOT, Settings
+
+PARTIALS = ROOT / "web" / "partials"
+
+
+def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequence[Any] = ()) -> Litestar:
+    """Build the app for ``settings`` (default: from the environment)."""
+    settings = settings or Settings.from_env()
+    clock = Clock(settings.clock)
+    engine.configure(settings.database_url, root=ROOT, pool_max=settings.db_pool_max)
+    sessions = session_config(settings)
+
+    member_router = Router(
+        path="/",
+        route_handlers=handlers.MEMBER,
+        guards=[requires_member],
+        cache_control=CacheControlHeader(no_store=True, private=True),
+        dependencies={"member": Provide(provide_member)},
+    )
+    static_router = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(max_age=31536000, public=True, immutable=True),
+        opt={"maintenance": "exempt"},
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[*handlers.PUBLIC, member_router, static_router, *extra_route_handlers],
+        template_config=TemplateConfig(instance=_templates(settings)),
+        csrf_config=csrf_config(settings),
+        middleware=[AllowedHostsMiddleware(settings.allowed_hosts), sessions.middleware],
+        stores={SESSION_STORE: session_store(settings)},
+        before_send=[security_headers_hook(settings)],
+        before_request=origin_check_hook(settings),
+        exception_handlers={HTTPException: errors.handle_http_error, Exception: errors.handle_server_error},
+        dependencies={"now": Provide(provide_now, sync_to_thread=False)},
+        state=State({"settings": settings, "clock": clock, "session_key": sessions.key, "hasher": hasher(settings)}),
+        on_startup=[engine.start],
+        on_shutdown=[engine.stop],
+        logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 405, 403, 401, 400, 429, 503}),
+        openapi_config=None,
+        debug=False,
+    )
+
+
+def _templates(settings: Settings) -> JinjaTemplateEngine:
+    env = Environment(
+        loader=FileSystemLoader(PARTIALS),
+        autoescape=True,
+        undefined=StrictUndefined,
+        auto_reload=settings.env == "dev",
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(asset=asset, settings=settings)
+    env.filters.update(filters.FILTERS)
+    return JinjaTemplateEngine.from_environment(env)
+
+
+def hasher(settings: Settings) -> SecretHasher:
+    return SecretHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )

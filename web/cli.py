@@ -1,0 +1,145 @@
+"""The ``kaiin`` command line for operators and developers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+from typing import Sequence
+
+from db import accounts, engine
+from domain.errors import DomainError
+from web.clock import Clock
+from web.settings import ROOT, Settings, SettingsError
+
+
+class CommandError(Exception):
+    """A bad argument or a refused operation: printed as one line, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+        return args.run(args, settings) or 0
+    except (CommandError, DomainError, SettingsError, ValueError) as exc:
+        print(f"kaiin: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kaiin", description="カイイン 会員サービスの運用コマンド")
+    sub = parser.add_subparsers(metavar="command")
+
+    serve = sub.add_parser("serve", help="serve the app (HOST/PORT, default 127.0.0.1:8000)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(run=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
+    sub.add_parser("demo", help="create the demo members (idempotent) and print their sign-ins").set_defaults(run=cmd_demo)
+
+    member = sub.add_parser("member", help="operator commands for members").add_subparsers(metavar="action")
+    create = member.add_parser("create", help="create a member and print the member number")
+    create.add_argument("--card", required=True, help="card number: 10 or 15-16 digits")
+    create.add_argument("--pin", required=True, help="4-digit PIN")
+    create.add_argument("--name", default="会員")
+    create.add_argument("--web-id")
+    create.add_argument("--password")
+    create.add_argument("--email")
+    create.add_argument("--birth-date", type=_date)
+    create.add_argument("--limit", type=int, default=500_000, help="credit limit in yen")
+    create.add_argument("--rate", type=_rate, default=1780, help="annual rate in percent, e.g. 17.8")
+    create.add_argument("--due-day", choices=accounts.DUE_DAYS, default="5")
+    create.add_argument("--balance", type=int, default=0, help="opening principal in yen")
+    create.add_argument("--borrowed-on", type=_date)
+    create.add_argument("--status", choices=accounts.STATUSES, default="active")
+    create.set_defaults(run=cmd_member_create)
+    return parser
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "web.app:create_app", factory=True, host=args.host or settings.host, port=args.port or settings.port,
+        workers=args.workers or settings.workers, proxy_headers=False, server_header=False, log_level="info",
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_with_db(settings, engine.migrate()))
+    print("kaiin: migrations applied")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from db import demo
+    from web.app import hasher
+
+    lines = asyncio.run(_with_db(settings, demo.load(hasher=hasher(settings), now=Clock(settings.clock).now())))
+    print("デモ会員（ログイン情報）:")
+    for line in lines:
+        print("  " + line)
+    return 0
+
+
+def cmd_member_create(args: argparse.Namespace, settings: Settings) -> int:
+    from web.app import hasher
+
+    now = Clock(settings.clock).now()
+    card = _digits(args.card, "--card", (10, 15, 16))
+    pin = _digits(args.pin, "--pin", (4,))
+    if (args.web_id is None) != (args.password is None):
+        raise CommandError("--web-id と --password は一緒に指定してください")
+    if args.limit <= 0 or args.balance < 0 or args.balance > args.limit:
+        raise CommandError("--limit は正の整数、--balance は 0 以上で限度額以下です")
+    new = accounts.NewMember(
+        name=args.name, card_number=card, pin=pin, web_id=args.web_id, password=args.password, email=args.email,
+        birth_date=args.birth_date, credit_limit=args.limit, rate=args.rate, due_day=args.due_day,
+        opened_on=args.borrowed_on or now.date(), balance=args.balance, borrowed_on=args.borrowed_on,
+        status=args.status,
+    )
+    member_no = asyncio.run(_with_db(settings, accounts.create_member(new, hasher=hasher(settings), now=now)))
+    print(member_no)
+    return 0
+
+
+async def _with_db(settings: Settings, coro):
+    engine.configure(settings.database_url, root=ROOT)
+    await engine.start()
+    try:
+        return await coro
+    finally:
+        await engine.stop()
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日付は YYYY-MM-DD で指定してください: {text!r}") from None
+
+
+def _rate(text: str) -> int:
+    whole, _, frac = text.strip().partition(".")
+    if not whole.isascii() or not whole.isdigit() or (frac and (not frac.isascii() or not frac.isdigit() or len(frac) > 2)):
+        raise argparse.ArgumentTypeError(f"金利は 17.8 のように指定してください: {text!r}")
+    return int(whole) * 100 + int(frac.ljust(2, "0") or 0)
+
+
+def _digits(text: str, flag: str, lengths: tuple[int, ...]) -> str:
+    if not (text.isascii() and text.isdigit() and len(text) in lengths):
+        raise CommandError(f"{flag} は {' / '.join(map(str, lengths))} 桁の数字です")
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Routes every visitor and every monitor needs: health, manifest, service worker, offline page."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get
+from litestar.datastructures import CacheControlHeader
+from litestar.response import Template
+
+from db import engine
+from web import render
+from web.assets import PRECACHE, asset, release
+
+EXEMPT = {"maintenance": "exempt"}  #: stays up during maintenance windows
+
+
+@get("/healthz", opt=EXEMPT, cache_control=CacheControlHeader(no_store=True))
+async def health() -> Response:
+    """Load balancers see 200 when the database answers, 503 otherwise."""
+    ok = await engine.ping()
+    return Response({"status": "ok" if ok else "down"}, status_code=200 if ok else 503)
+
+
+@get("/manifest.webmanifest", opt=EXEMPT, media_type="application/manifest+json",
+     cache_control=CacheControlHeader(max_age=3600, public=True))
+async def manifest(request: Request) -> Template:
+    """The web app manifest, with icon URLs that carry their content hash."""
+    settings = request.app.state.settings
+    return Template("system/manifest.webmanifest", context={"settings": settings, "asset": asset},
+                    media_type="application/manifest+json")
+
+
+@get("/sw.js", opt=EXEMPT, media_type="text/javascript",
+     cache_control=CacheControlHeader(no_cache=True))
+async def service_worker() -> Template:
+    """The service worker, served from the root so that its scope is the whole app."""
+    urls = [asset(name) for name in PRECACHE]
+    return Template("system/sw.js", context={"release": release(), "precache": urls},
+                    media_type="text/javascript", headers={"Service-Worker-Allowed": "/"})
+
+
+@get("/offline", opt=EXEMPT)
+async def offline(request: Request) -> Template:
+    """What the service worker shows when the network is gone; holds no member data."""
+    return render.page(request, "pages/offline.html", {"public_page": True})
+
+
+ROUTES = [health, manifest, service_worker, offline]

@@ -1,0 +1,72 @@
+"""The only module that reads or writes htmx headers: full page or partial, redirects, client events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Request, Response
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
+
+from web.security import csp_nonce
+
+FULL = "layout.html"
+FRAGMENT = "_fragment.html"
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def wants_fragment(request: Request) -> bool:
+    """A targeted htmx swap gets only the piece; navigation, boosts and history restores get the page."""
+    headers = request.headers
+    return (
+        is_htmx(request)
+        and headers.get("hx-request-type", "partial") != "full"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = HTTP_200_OK,
+    trigger: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    """Render ``template`` as a full page, or as a fragment for a targeted htmx request."""
+    base = FRAGMENT if wants_fragment(request) else FULL
+    out_headers = {"Vary": "HX-Request, HX-Request-Type, HX-Boosted, HX-History-Restore-Request"}
+    if trigger and is_htmx(request):
+        out_headers["HX-Trigger"] = trigger
+    out_headers.update(headers or {})
+    ctx = {"base_template": base, "csp_nonce": csp_nonce(request.scope), **(context or {})}
+    return Template(template, context=ctx, status_code=status, headers=out_headers)
+
+
+def fragment(request: Request, template: str, context: dict[str, Any] | None = None, **kwargs: Any) -> Template:
+    """Render a piece (``area/_piece.html``) on its own, for htmx swaps and no-JS fallbacks alike."""
+    ctx = {"csp_nonce": csp_nonce(request.scope), **(context or {})}
+    headers = {"Vary": "HX-Request"}
+    if (trigger := kwargs.pop("trigger", None)) and is_htmx(request):
+        headers["HX-Trigger"] = trigger
+    return Template(template, context=ctx, headers=headers, status_code=kwargs.pop("status", HTTP_200_OK))
+
+
+def redirect(request: Request, url: str) -> Response:
+    """Go to ``url``: a full navigation for htmx (``HX-Redirect``), a 303 for plain forms."""
+    if is_htmx(request):
+        return Response(content=b"", status_code=HTTP_200_OK, headers={"HX-Redirect": url})
+    return Redirect(path=url, status_code=HTTP_303_SEE_OTHER)
+
+
+def trigger_header(*events: str, **detailed: Any) -> str:
+    """An ``HX-Trigger`` value for several events (names, or names with details)."""
+    if not detailed:
+        return ", ".join(events)
+    return json.dumps({**{name: True for name in events}, **detailed}, ensure_ascii=False)

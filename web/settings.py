@@ -1,0 +1,142 @@
+"""Every setting and policy number of kaiin, read once from the environment.
+
+Each field can be overridden by an environment variable: the connection settings by their documented
+names (``DATABASE_URL``, ``REDIS_URL``, ``HOST``, ``PORT``, ``SMTP_URL``), everything else as
+``KAIIN_<FIELD NAME IN CAPITALS>`` (``KAIIN_SESSION_IDLE_SECONDS=600``). Tuples are comma separated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_PLAIN_NAMES = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "host": "HOST",
+    "port": "PORT",
+    "smtp_url": "SMTP_URL",
+}
+
+
+class SettingsError(ValueError):
+    """A setting in the environment cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- where things run -------------------------------------------------------------------------
+    env: str = "dev"  #: dev | test | prod; prod turns on secure cookies and HSTS, refuses dev-only features
+    database_url: str = "sqlite:///./data/kaiin.sqlite3"  #: relative paths are under the project folder
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    smtp_url: str = ""
+    data_dir: str = "./data"
+    clock: str = ""  #: dev only: fixed ISO time with offset, or an offset like +3h / -90m / +2d
+    secret_key: str = ""  #: signs CSRF tokens; required in prod, kept in data_dir in dev
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
+    trusted_proxies: tuple[str, ...] = ()  #: peers whose X-Forwarded-For is believed
+    public_origin: str = ""  #: e.g. https://kaiin.example.jp; defaults to http://HOST:PORT
+    db_pool_max: int = 10  #: PostgreSQL connections per process; 0 = no pool
+    workers: int = 1  #: server processes for `kaiin serve`
+
+    # --- the lender, as printed on receipts and in mail -------------------------------------------
+    lender_name: str = "カイイン・ファイナンス株式会社"
+    lender_address: str = "東京都千代田区丸の内一丁目1番1号"
+    lender_registration: str = "関東財務局長(1)第00001号 日本貸金業協会会員第000001号"
+    lender_phone: str = "0120-000-000"
+    app_name: str = "カイイン 会員サービス"
+    app_short_name: str = "カイイン"
+
+    # --- sessions ---------------------------------------------------------------------------------
+    session_idle_seconds: int = 15 * 60
+    session_absolute_seconds: int = 8 * 60 * 60
+    step_up_seconds: int = 10 * 60
+
+    # --- password hashing (Argon2id) --------------------------------------------------------------
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 64 * 1024
+    argon2_parallelism: int = 1
+
+    # --- budgets shown in the UI ------------------------------------------------------------------
+    history_page_size: int = 20
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Build settings from ``environ`` (default: the process environment) and explicit overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = _PLAIN_NAMES.get(f.name, f"KAIIN_{f.name.upper()}")
+            if name in environ:
+                values[f.name] = _parse(f, environ[name], name)
+        values.update(overrides)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse combinations that must never run."""
+        if self.env not in ("dev", "test", "prod"):
+            raise SettingsError(f"KAIIN_ENV は dev, test, prod のいずれかです: {self.env!r}")
+        if self.is_prod and self.clock:
+            raise SettingsError("KAIIN_CLOCK は本番 (KAIIN_ENV=prod) では使えません")
+        if self.is_prod and len(self.secret_key) < 32:
+            raise SettingsError("本番では KAIIN_SECRET_KEY (32文字以上) が必要です")
+        if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise SettingsError(f"DATABASE_URL は sqlite:// か postgresql:// です: {self.database_url!r}")
+
+    @property
+    def is_prod(self) -> bool:
+        return self.env == "prod"
+
+    @property
+    def dev_features(self) -> bool:
+        """Developer conveniences (KAIIN_CLOCK, /dev/outbox) exist outside prod only."""
+        return self.env != "prod"
+
+    @property
+    def data_path(self) -> Path:
+        path = Path(self.data_dir)
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def origin(self) -> str:
+        return self.public_origin or f"http://{self.host}:{self.port}"
+
+    def resolved_secret_key(self) -> str:
+        """The CSRF signing secret: from the environment, or a random one kept in the data folder (dev/test)."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_path / "secret_key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(f: dataclasses.Field, raw: str, name: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "int":
+            return int(raw.strip())
+        if kind == "bool":
+            if raw.strip().lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError:
+        raise SettingsError(f"{name} の値が正しくありません: {raw!r}") from None
