@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from domain.repayment import RepaymentPolicy
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _PLAIN_NAMES = {
@@ -68,6 +70,19 @@ class Settings:
     # --- budgets shown in the UI ------------------------------------------------------------------
     history_page_size: int = 20
 
+    # --- repayment, points and automatic debit (product.md §5) ------------------------------------
+    repay_unit: int = 1  #: internet repayment in ¥1 units…
+    repay_minimum: int = 200  #: …from ¥200, or the whole payoff when less
+    repay_max_digits: int = 10
+    point_yen: int = 1  #: 1 Vポイント pays ¥1
+    interest_per_point: int = 200  #: 1 point earned per ¥200 of interest repaid
+    savings_projection_max_months: int = 600  #: longer projections are not shown
+    debit_instant_banks: tuple[str, ...] = ("0009", "0033")  #: 三井住友銀行, PayPay銀行: active at once, any due day
+    debit_pending_business_days: int = 3  #: other banks: active after this many business days…
+    debit_fixed_due_day: int = 5  #: …with the due day fixed to the 5th
+    payment_gateway: str = "simulator"  #: bank payment gateway for repayments and debits
+    worker_interval_seconds: int = 60  #: how often `kaiin worker` looks for work
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Build settings from ``environ`` (default: the process environment) and explicit overrides."""
@@ -92,6 +107,10 @@ class Settings:
             raise SettingsError("本番では KAIIN_SECRET_KEY (32文字以上) が必要です")
         if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise SettingsError(f"DATABASE_URL は sqlite:// か postgresql:// です: {self.database_url!r}")
+        try:
+            self.repayment_policy()
+        except ValueError as error:
+            raise SettingsError(f"返済の設定値が正しくありません: {error}") from None
 
     @property
     def is_prod(self) -> bool:
@@ -121,6 +140,16 @@ class Settings:
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+    def repayment_policy(self) -> RepaymentPolicy:
+        """Repayment, points and automatic-debit numbers for ``domain.repayment``."""
+        return RepaymentPolicy(
+            unit=self.repay_unit, minimum=self.repay_minimum, max_digits=self.repay_max_digits,
+            point_yen=self.point_yen, interest_per_point=self.interest_per_point,
+            projection_max_months=self.savings_projection_max_months,
+            debit_instant_banks=self.debit_instant_banks, debit_pending_business_days=self.debit_pending_business_days,
+            debit_fixed_due_day=self.debit_fixed_due_day,
+        )
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
