@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
@@ -32,6 +34,7 @@ from web.security import (
     session_store,
 )
 from web.settings import ROOT, Settings
+from web.timing import ServerTimingMiddleware
 
 PARTIALS = ROOT / "web" / "partials"
 
@@ -57,23 +60,29 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         opt={"maintenance": "exempt"},
         include_in_schema=False,
     )
-    return Litestar(
-        route_handlers=[*handlers.PUBLIC, member_router, static_router, *extra_route_handlers],
-        template_config=TemplateConfig(instance=_templates(settings)),
-        csrf_config=csrf_config(settings),
-        middleware=[AllowedHostsMiddleware(settings.allowed_hosts), sessions.middleware],
-        stores={SESSION_STORE: session_store(settings)},
-        before_send=[security_headers_hook(settings)],
-        before_request=origin_check_hook(settings),
-        exception_handlers={HTTPException: errors.handle_http_error, Exception: errors.handle_server_error},
-        dependencies={"now": Provide(provide_now, sync_to_thread=False)},
-        state=State({"settings": settings, "clock": clock, "session_key": sessions.key, "hasher": hasher(settings)}),
-        on_startup=[engine.start],
-        on_shutdown=[engine.stop],
-        logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 405, 403, 401, 400, 429, 503}),
-        openapi_config=None,
-        debug=False,
-    )
+    bench = handlers.BENCH if settings.bench_routes else []
+    with warnings.catch_warnings():
+        # The compression exclude pattern matches "/" on purpose (only static files are compressed).
+        warnings.filterwarnings("ignore", message=".*CompressionMiddleware.*exclude pattern")
+        return Litestar(
+            route_handlers=[*handlers.PUBLIC, member_router, static_router, *bench, *extra_route_handlers],
+            template_config=TemplateConfig(instance=_templates(settings)),
+            csrf_config=csrf_config(settings),
+            # Static files only: HTML carries the CSRF token next to echoed input (BREACH); it is small anyway.
+            compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude=r"^/(?!static/|sw\.js)"),
+            middleware=[ServerTimingMiddleware(), AllowedHostsMiddleware(settings.allowed_hosts), sessions.middleware],
+            stores={SESSION_STORE: session_store(settings)},
+            before_send=[security_headers_hook(settings)],
+            before_request=origin_check_hook(settings),
+            exception_handlers={HTTPException: errors.handle_http_error, Exception: errors.handle_server_error},
+            dependencies={"now": Provide(provide_now, sync_to_thread=False)},
+            state=State({"settings": settings, "clock": clock, "session_key": sessions.key, "hasher": hasher(settings)}),
+            on_startup=[engine.start],
+            on_shutdown=[engine.stop],
+            logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 405, 403, 401, 400, 429, 503}),
+            openapi_config=None,
+            debug=False,
+        )
 
 
 def _templates(settings: Settings) -> JinjaTemplateEngine:

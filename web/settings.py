@@ -48,6 +48,7 @@ class Settings:
     public_origin: str = ""  #: e.g. https://kaiin.example.jp; defaults to http://HOST:PORT
     db_pool_max: int = 10  #: PostgreSQL connections per process; 0 = no pool
     workers: int = 1  #: server processes for `kaiin serve`
+    bench_routes: bool = False  #: adds /_bench/floor, the trivial route benchmarks compare against
 
     # --- the lender, as printed on receipts and in mail -------------------------------------------
     lender_name: str = "カイイン・ファイナンス株式会社"

@@ -264,3 +264,11 @@ def test_offline_page_holds_no_member_data(client, settings):
     assert response.status_code == 200
     assert "インターネットに接続されていません" in response.text
     assert "山田" not in response.text
+
+
+def test_static_files_are_compressed_and_pages_are_not(client):
+    page = client.get("/login", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in page.headers, "no compression next to the CSRF token (BREACH)"
+    htmx = re.search(r'src="(/static/htmx-[^"]+)"', page.text).group(1)
+    response = client.get(htmx, headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"

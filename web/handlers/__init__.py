@@ -4,3 +4,4 @@ from web.handlers import auth, home, system
 
 PUBLIC = [*system.ROUTES, *auth.ROUTES]
 MEMBER = [*home.ROUTES]
+BENCH = system.BENCH

@@ -44,4 +44,11 @@ async def offline(request: Request) -> Template:
     return render.page(request, "pages/offline.html", {"public_page": True})
 
 
+@get("/_bench/floor", opt=EXEMPT, media_type="text/plain")
+async def bench_floor() -> str:
+    """The framework floor for benchmarks: a trivial route on the same server (only with KAIIN_BENCH_ROUTES)."""
+    return "ok"
+
+
 ROUTES = [health, manifest, service_worker, offline]
+BENCH = [bench_floor]
