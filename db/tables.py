@@ -62,4 +62,13 @@ class LedgerEntry(Table):
     reference = Varchar(length=40, default="")
 
 
-ALL_TABLES = (Member, Card, Credential, Contract, LedgerEntry)
+class MaintenanceWindow(Table):
+    """An operator's maintenance window [starts_at, ends_at); the weekly and New Year ones are not stored."""
+
+    starts_at = Timestamptz()
+    ends_at = Timestamptz(index=True)  #: the gate reads the windows that have not ended, on every request
+    reason = Varchar(length=200)
+    created_at = Timestamptz()
+
+
+ALL_TABLES = (Member, Card, Credential, Contract, LedgerEntry, MaintenanceWindow)

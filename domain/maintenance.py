@@ -11,12 +11,17 @@ No clock is read here: every function takes `now`.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.errors import DomainError
+
 JST = ZoneInfo("Asia/Tokyo")
+REASON_MAX_LENGTH = 200  #: the width of the reason column
+_UNPRINTED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  #: control, format (zero-width), unassigned, line breaks
 
 WEEKLY = "weekly"
 NEW_YEAR = "new_year"
@@ -70,8 +75,43 @@ class Window:
         return self.start <= now < self.end
 
 
+class MaintenanceError(DomainError):
+    """An operator's window cannot be added or removed as asked."""
+
+
 def operator_window(start: datetime, end: datetime, reason: str = "") -> Window:
     return Window(start, end, frozenset({OPERATOR}), (reason,) if reason else ())
+
+
+def parse_operator_time(text: str) -> datetime:
+    """An operator's time: ISO 8601 with an offset (``2026-11-25T05:00Z``, ``…+09:00``) or without one (JST)."""
+    cleaned = text.strip()
+    if "T" not in cleaned.upper() and " " not in cleaned:
+        raise MaintenanceError(f"日時には時刻も指定してください (例: 2026-11-25T14:00): {text!r}")
+    try:
+        moment = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise MaintenanceError(
+            f"日時は 2026-11-25T14:00 (日本時間) か 2026-11-25T05:00+00:00 の形で指定してください: {text!r}"
+        ) from None
+    return moment.replace(tzinfo=JST) if moment.utcoffset() is None else moment
+
+
+def check_operator_window(start: datetime, end: datetime, reason: str, now: datetime) -> Window:
+    """The window an operator asks for, or a MaintenanceError that says what is wrong with it."""
+    _require_aware(now)
+    reason = reason.strip()
+    if start.utcoffset() is None or end.utcoffset() is None:
+        raise MaintenanceError("開始と終了の日時にはタイムゾーンが必要です。")
+    if end <= start:
+        raise MaintenanceError("終了日時は開始日時より後にしてください。")
+    if end <= now:
+        raise MaintenanceError("終了日時がすでに過ぎています。")
+    if not reason or any(unicodedata.category(ch) in _UNPRINTED for ch in reason):
+        raise MaintenanceError("理由を入力してください (制御文字は使えません)。")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise MaintenanceError(f"理由は{REASON_MAX_LENGTH}文字以内で入力してください。")
+    return operator_window(start, end, reason)
 
 
 def active_window(

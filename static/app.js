@@ -21,6 +21,29 @@
     var form = event.target && event.target.closest ? event.target.closest("form") : null;
     if (form) form.querySelectorAll('button[type="submit"]').forEach(function (button) { button.disabled = false; });
   });
+  // Maintenance countdown: counts the server's seconds down (the server's clock, not the phone's), and at
+  // zero loads the page again, which is then the service itself once the window is over.
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function remaining(seconds) {
+    var d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600);
+    var m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+    return "あと" + (d ? d + "日" : "") + (d || h ? h + "時間" : "") + pad(m) + "分" + pad(s) + "秒";
+  }
+  function startCountdowns(root) {
+    root.querySelectorAll("[data-countdown]:not([data-counting])").forEach(function (el) {
+      var end = Date.now() + Number(el.getAttribute("data-seconds")) * 1000, loaded = Date.now();
+      el.setAttribute("data-counting", "");
+      var timer = window.setInterval(function () {
+        if (!el.isConnected) { window.clearInterval(timer); return; }
+        var left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+        el.textContent = left ? remaining(left) : "まもなく再開します";
+        if (!left && Date.now() - loaded > 5000) { window.clearInterval(timer); window.location.reload(); }
+      }, 1000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });
+  document.addEventListener("htmx:after:settle", function () { startCountdowns(document); });
+
   window.addEventListener("pageshow", function () {
     document.querySelectorAll('button[type="submit"]:disabled').forEach(function (button) { button.disabled = false; });
   });

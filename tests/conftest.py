@@ -30,6 +30,9 @@ ENGINES = [name for name in os.environ.get("KAIIN_TEST_ENGINES", "sqlite,postgre
 POSTGRES_URL = os.environ.get("KAIIN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
+#: The app's clock in tests: a Friday noon in Tokyo, outside every maintenance window, so the suite gives the
+#: same answers on any day (a test that needs another moment sets ``app.state.clock``).
+TEST_CLOCK = "2026-11-20T12:00:00+09:00"
 
 
 def run(coro):
@@ -98,6 +101,7 @@ def settings(database_url, tmp_path) -> Settings:
         public_origin="http://testserver.local",
         argon2_time_cost=1,
         argon2_memory_kib=1024,
+        clock=TEST_CLOCK,
     )
 
 

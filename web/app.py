@@ -24,6 +24,7 @@ from web.assets import STATIC_DIR, asset
 from web.clock import Clock
 from web.deps import provide_member, provide_now
 from web.guards import requires_member
+from web.maintenance import MaintenanceGate, MaintenanceUnderway
 from web.security import (
     SESSION_STORE,
     AllowedHostsMiddleware,
@@ -70,11 +71,18 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
             csrf_config=csrf_config(settings),
             # Static files only: HTML carries the CSRF token next to echoed input (BREACH); it is small anyway.
             compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude=r"^/(?!static/|sw\.js)"),
-            middleware=[ServerTimingMiddleware(), AllowedHostsMiddleware(settings.allowed_hosts), sessions.middleware],
+            middleware=[
+                ServerTimingMiddleware(), AllowedHostsMiddleware(settings.allowed_hosts), MaintenanceGate(),
+                sessions.middleware,
+            ],
             stores={SESSION_STORE: session_store(settings)},
             before_send=[security_headers_hook(settings)],
             before_request=origin_check_hook(settings),
-            exception_handlers={HTTPException: errors.handle_http_error, Exception: errors.handle_server_error},
+            exception_handlers={
+                MaintenanceUnderway: errors.handle_maintenance,
+                HTTPException: errors.handle_http_error,
+                Exception: errors.handle_server_error,
+            },
             dependencies={"now": Provide(provide_now, sync_to_thread=False)},
             state=State({"settings": settings, "clock": clock, "session_key": sessions.key, "hasher": hasher(settings)}),
             on_startup=[engine.start],

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from db import accounts, engine
 from domain.errors import DomainError
+from domain.maintenance import MaintenanceError, operator_window, parse_operator_time
+from web import filters
 from web.clock import Clock
 from web.settings import ROOT, Settings, SettingsError
 
@@ -61,6 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--borrowed-on", type=_date)
     create.add_argument("--status", choices=accounts.STATUSES, default="active")
     create.set_defaults(run=cmd_member_create)
+
+    maint = sub.add_parser("maintenance", help="operator maintenance windows").add_subparsers(metavar="action")
+    add = maint.add_parser("add", help="add a window; times with an offset, or JST without one")
+    add.add_argument("--start", required=True, type=_moment, help="e.g. 2026-11-25T14:00 (JST) or 2026-11-25T05:00Z")
+    add.add_argument("--end", required=True, type=_moment, help="the moment service resumes")
+    add.add_argument("--reason", required=True, help="shown to members on the maintenance page")
+    add.set_defaults(run=cmd_maintenance_add)
+    listing = maint.add_parser("list", help="operator windows not yet ended, and the calendar ahead")
+    listing.add_argument("--all", action="store_true", help="include windows that have ended")
+    listing.add_argument("--days", type=_days, default=14, help="how many days of the calendar to show")
+    listing.set_defaults(run=cmd_maintenance_list)
+    remove = maint.add_parser("remove", help="remove an operator window by its ID (ends it if under way)")
+    remove.add_argument("id", type=_window_id)
+    remove.set_defaults(run=cmd_maintenance_remove)
     return parser
 
 
@@ -112,6 +128,45 @@ def cmd_member_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_maintenance_add(args: argparse.Namespace, settings: Settings) -> int:
+    from db import maintenance
+
+    now = Clock(settings.clock).now()
+    added = asyncio.run(_with_db(settings, maintenance.add_window(args.start, args.end, args.reason, now=now)))
+    print(f"kaiin: メンテナンスを登録しました: {_window_line(added)}")
+    return 0
+
+
+def cmd_maintenance_list(args: argparse.Namespace, settings: Settings) -> int:
+    from db import maintenance
+    from domain.maintenance import windows_between
+
+    now = Clock(settings.clock).now()
+    stored = asyncio.run(_with_db(settings, maintenance.list_windows(now=now, include_past=args.all)))
+    print("登録済みのメンテナンス (日本時間):" if stored else "登録済みのメンテナンスはありません。")
+    for window in stored:
+        print("  " + _window_line(window))
+    ahead = [window for window in stored if window.ends_at > now]
+    operators = [operator_window(w.starts_at, w.ends_at, w.reason) for w in ahead]
+    calendar = windows_between(now, now + timedelta(days=args.days), settings.maintenance_policy(), operators)
+    print(f"今後{args.days}日間のメンテナンス時間 (定期・年始を含む):")
+    for window in calendar:
+        print(f"  {filters.jspan(window.start, window.end)}")
+    return 0
+
+
+def cmd_maintenance_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from db import maintenance
+
+    removed = asyncio.run(_with_db(settings, maintenance.remove_window(args.id)))
+    print(f"kaiin: メンテナンスを削除しました: {_window_line(removed)}")
+    return 0
+
+
+def _window_line(window) -> str:
+    return f"ID {window.id}  {filters.jspan(window.starts_at, window.ends_at)}  {window.reason}"
+
+
 async def _with_db(settings: Settings, coro):
     engine.configure(settings.database_url, root=ROOT)
     await engine.start()
@@ -126,6 +181,25 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"日付は YYYY-MM-DD で指定してください: {text!r}") from None
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return parse_operator_time(text)
+    except MaintenanceError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _days(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 0 < int(text) <= 366):
+        raise argparse.ArgumentTypeError(f"--days は 1〜366 の整数です: {text!r}")
+    return int(text)
+
+
+def _window_id(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**63):
+        raise argparse.ArgumentTypeError(f"ID は `kaiin maintenance list` に出る番号です: {text!r}")
+    return int(text)
 
 
 def _rate(text: str) -> int:

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 
-from web import render
+from web import maintenance, render
 
 log = logging.getLogger("kaiin.errors")
 
@@ -42,6 +42,15 @@ def handle_http_error(request: Request, exc: HTTPException) -> Response:
         detail = exc.detail
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "retry-after"}
     return error_page(request, exc.status_code, detail, headers)
+
+
+def handle_maintenance(request: Request, exc: maintenance.MaintenanceUnderway) -> Response:
+    """In a window: htmx is sent whole-page to /maintenance; anything else gets the 503 page here."""
+    headers = {"Retry-After": str(exc.status.retry_after)}
+    if render.is_htmx(request):
+        return render.whole_page_to(request, "/maintenance", status=503, headers=headers)
+    context = {"window": maintenance.describe(exc.status.active, exc.status.now), "public_page": True}
+    return render.page(request, "pages/maintenance.html", context, status=503, headers=headers)
 
 
 def handle_server_error(request: Request, exc: Exception) -> Response:

@@ -32,4 +32,32 @@ def jdatetime(value: datetime) -> str:
     return f"{jdate(local)} {local:%H:%M}"
 
 
-FILTERS = {"yen": yen, "rate": rate, "jdate": jdate, "jdatetime": jdatetime}
+def jweekday(number: int) -> str:
+    """0 → '月' (datetime.weekday numbering)."""
+    return WEEKDAYS[number]
+
+
+def jtime(value: datetime) -> str:
+    """An aware datetime → '7:00' in JST."""
+    local = value.astimezone(JST)
+    return f"{local.hour}:{local.minute:02d}"
+
+
+def duration(seconds: int) -> str:
+    """Time left, rounded up to the minute: 12345 → '3時間26分', 90000 → '1日1時間0分', 20 → '1分'."""
+    minutes = -(-max(0, seconds) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    text = f"{hours}時間{minutes}分" if days or hours else f"{minutes}分"
+    return f"{days}日{text}" if days else text
+
+
+def jspan(start: datetime, end: datetime) -> str:
+    """A window in JST: '2026年11月23日(月) 0:00〜7:00', or with both dates when it ends on another day."""
+    if start.astimezone(JST).date() == end.astimezone(JST).date():
+        return f"{jdate(start)} {jtime(start)}〜{jtime(end)}"
+    return f"{jdate(start)} {jtime(start)}〜{jdate(end)} {jtime(end)}"
+
+
+FILTERS = {"yen": yen, "rate": rate, "jdate": jdate, "jdatetime": jdatetime, "jtime": jtime, "jweekday": jweekday, "jspan": jspan,
+           "duration": duration}

@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
+from web.maintenance import banner
 from web.security import csp_nonce
 
 FULL = "layout.html"
@@ -45,7 +46,8 @@ def page(
     if trigger and is_htmx(request):
         out_headers["HX-Trigger"] = trigger
     out_headers.update(headers or {})
-    ctx = {"base_template": base, "csp_nonce": csp_nonce(request.scope), **(context or {})}
+    ctx = {"base_template": base, "csp_nonce": csp_nonce(request.scope), "banner": banner(request.scope),
+           **(context or {})}
     return Template(template, context=ctx, status_code=status, headers=out_headers)
 
 
@@ -63,6 +65,11 @@ def redirect(request: Request, url: str) -> Response:
     if is_htmx(request):
         return Response(content=b"", status_code=HTTP_200_OK, headers={"HX-Redirect": url})
     return Redirect(path=url, status_code=HTTP_303_SEE_OTHER)
+
+
+def whole_page_to(request: Request, url: str, *, status: int, headers: dict[str, str] | None = None) -> Response:
+    """For an htmx request: the status as is, and ``HX-Redirect`` so htmx loads ``url`` as the whole page."""
+    return Response(content=b"", status_code=status, headers={**(headers or {}), "HX-Redirect": url})
 
 
 def trigger_header(*events: str, **detailed: Any) -> str:

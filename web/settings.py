@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from domain.maintenance import MaintenancePolicy
 from domain.repayment import RepaymentPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,15 @@ class Settings:
     argon2_memory_kib: int = 64 * 1024
     argon2_parallelism: int = 1
 
+    # --- maintenance windows (Asia/Tokyo wall clock) ----------------------------------------------
+    maintenance_weekday: int = 0  #: the weekly window's day, 0 = Monday … 6 = Sunday
+    maintenance_start_hour: int = 0  #: the weekly window, from this hour…
+    maintenance_end_hour: int = 7  #: …to this one
+    maintenance_new_year_end_day: int = 2  #: the New Year window, January 1 00:00 until this day of January…
+    maintenance_new_year_end_hour: int = 7  #: …at this hour
+    maintenance_banner_minutes: int = 60  #: pages announce a window this long before it starts
+    maintenance_schedule_days: int = 7  #: /maintenance lists the windows of this many days ahead
+
     # --- budgets shown in the UI ------------------------------------------------------------------
     history_page_size: int = 20
 
@@ -112,6 +122,21 @@ class Settings:
             self.repayment_policy()
         except ValueError as error:
             raise SettingsError(f"返済の設定値が正しくありません: {error}") from None
+        try:
+            self.maintenance_policy()
+        except ValueError as exc:
+            raise SettingsError(f"KAIIN_MAINTENANCE_* の値が正しくありません: {exc}") from None
+
+    def maintenance_policy(self) -> MaintenancePolicy:
+        """The maintenance calendar's numbers for ``domain.maintenance``."""
+        return MaintenancePolicy(
+            weekly_weekday=self.maintenance_weekday,
+            weekly_start_hour=self.maintenance_start_hour,
+            weekly_end_hour=self.maintenance_end_hour,
+            new_year_end_day=self.maintenance_new_year_end_day,
+            new_year_end_hour=self.maintenance_new_year_end_hour,
+            banner_lead_minutes=self.maintenance_banner_minutes,
+        )
 
     @property
     def is_prod(self) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.datastructures import CacheControlHeader
 from litestar.response import Template
 
 from db import engine
-from web import render
+from web import maintenance, render
 from web.assets import PRECACHE, asset, release
 
 EXEMPT = {"maintenance": "exempt"}  #: stays up during maintenance windows
@@ -44,11 +47,18 @@ async def offline(request: Request) -> Template:
     return render.page(request, "pages/offline.html", {"public_page": True})
 
 
+@get("/maintenance", opt=EXEMPT, cache_control=CacheControlHeader(no_store=True))
+async def maintenance_page(request: Request, now: NamedDependency[datetime]) -> Template:
+    """メンテナンスのお知らせ: when service resumes (during a window) and the windows ahead."""
+    context = await maintenance.page_context(now, request.app.state.settings)
+    return render.page(request, "pages/maintenance.html", context)
+
+
 @get("/_bench/floor", opt=EXEMPT, media_type="text/plain")
 async def bench_floor() -> str:
     """The framework floor for benchmarks: a trivial route on the same server (only with KAIIN_BENCH_ROUTES)."""
     return "ok"
 
 
-ROUTES = [health, manifest, service_worker, offline]
+ROUTES = [health, manifest, service_worker, offline, maintenance_page]
 BENCH = [bench_floor]
