@@ -47,4 +47,14 @@
   window.addEventListener("pageshow", function () {
     document.querySelectorAll('button[type="submit"]:disabled').forEach(function (button) { button.disabled = false; });
   });
+
+  // Live forms (the simulator): after a swap, mark each input whose error message is showing.
+  document.addEventListener("htmx:after:swap", function () {
+    document.querySelectorAll("p.field-error[id^='err-']").forEach(function (message) {
+      var input = document.getElementById(message.id.slice(4));
+      if (!input) return;
+      if (message.textContent.trim()) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    });
+  });
 })();

@@ -19,7 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from db import engine
 from db.hashing import SecretHasher
-from web import errors, filters, handlers
+from web import charts, errors, filters, handlers
 from web.assets import STATIC_DIR, asset
 from web.clock import Clock
 from web.deps import provide_member, provide_now
@@ -102,7 +102,7 @@ def _templates(settings: Settings) -> JinjaTemplateEngine:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(asset=asset, settings=settings)
+    env.globals.update(asset=asset, settings=settings, balance_chart=charts.balance_chart)
     env.filters.update(filters.FILTERS)
     return JinjaTemplateEngine.from_environment(env)
 

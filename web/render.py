@@ -60,6 +60,21 @@ def fragment(request: Request, template: str, context: dict[str, Any] | None = N
     return Template(template, context=ctx, headers=headers, status_code=kwargs.pop("status", HTTP_200_OK))
 
 
+def targets(request: Request, element_id: str) -> bool:
+    """True for an htmx request that will swap the element ``element_id`` (``HX-Target: tag#id``)."""
+    return wants_fragment(request) and request.headers.get("hx-target", "").endswith(f"#{element_id}")
+
+
+def piece_or_page(request: Request, piece: str, element_id: str, page_template: str, context: dict[str, Any],
+                  *, status: int = HTTP_200_OK, headers: dict[str, str] | None = None) -> Template:
+    """``piece`` alone for an htmx swap of ``#element_id`` (live updates), else the whole page (no JS)."""
+    if targets(request, element_id):
+        response = fragment(request, piece, {**context, "piece": True}, status=status)
+        response.headers.update({"Vary": "HX-Request, HX-Target", **(headers or {})})
+        return response
+    return page(request, page_template, context, status=status, headers=headers)
+
+
 def redirect(request: Request, url: str) -> Response:
     """Go to ``url``: a full navigation for htmx (``HX-Redirect``), a 303 for plain forms."""
     if is_htmx(request):

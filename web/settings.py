@@ -8,6 +8,7 @@ names (``DATABASE_URL``, ``REDIS_URL``, ``HOST``, ``PORT``, ``SMTP_URL``), every
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import secrets
 from dataclasses import dataclass, field, fields
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from domain.maintenance import MaintenancePolicy
+from domain.policy import LoanPolicy
 from domain.repayment import RepaymentPolicy
+from domain.simulator import SimulatorLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,6 +97,35 @@ class Settings:
     payment_gateway: str = "simulator"  #: bank payment gateway for repayments and debits
     worker_interval_seconds: int = 60  #: how often `kaiin worker` looks for work
 
+    # --- the loan engine (product.md §6); domain.policy.LoanPolicy is built from these --------------
+    # Rates in hundredths of a percent, money in yen. Tiers are "bound:value" (ascending).
+    loan_rate_min: int = 450
+    loan_rate_max: int = 1780
+    loan_limit_min: int = 10_000
+    loan_limit_max: int = 5_000_000
+    loan_rate_cap_tiers: tuple[str, ...] = ("100000:2000", "1000000:1800")  #: 利息制限法: limit below → cap
+    loan_rate_cap_top: int = 1500
+    loan_late_charge_rate: int = 2000
+    loan_days_in_year: int = 365
+    loan_days_in_leap_year: int = 366
+    loan_amount_due_tiers: tuple[str, ...] = ("300000:361", "1000000:253")  #: 残高スライド: base up to → rate
+    loan_amount_due_top: int = 199
+    loan_amount_due_unit: int = 1_000
+    loan_due_days: tuple[str, ...] = ("5", "15", "25", "31")  #: 31 = month end
+    #: first due date: "due day:last day of the month that gets the near month:months ahead near:otherwise"
+    loan_first_due_rules: tuple[str, ...] = ("5:19:1:2", "15:31:1:1", "25:9:0:1", "31:14:0:1")
+    loan_interest_free_days: int = 30
+    loan_closed_days: tuple[str, ...] = ("12:31", "1:1", "1:2", "1:3")  #: month:day closed every year
+
+    # --- the interest simulator (product.md §7) -----------------------------------------------------
+    simulator_months_max: int = 120  #: the longest schedule shown or accepted
+    simulator_payment_unit: int = 1_000  #: "from the number of months" rounds the payment up to this
+    simulator_input_max_chars: int = 32
+    simulator_default_amount: int = 100_000
+    simulator_default_months: int = 36
+    simulator_due_day: int = 25  #: the due day the public simulator assumes until one is chosen
+    simulator_debounce_ms: int = 300  #: live update after typing stops this long
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Build settings from ``environ`` (default: the process environment) and explicit overrides."""
@@ -126,6 +158,9 @@ class Settings:
             self.maintenance_policy()
         except ValueError as exc:
             raise SettingsError(f"KAIIN_MAINTENANCE_* の値が正しくありません: {exc}") from None
+        policy = self.loan_policy()
+        if self.simulator_due_day not in policy.due_days or min(self.simulator_months_max, self.simulator_payment_unit) <= 0:
+            raise SettingsError("KAIIN_SIMULATOR_* の値が正しくありません")
 
     def maintenance_policy(self) -> MaintenancePolicy:
         """The maintenance calendar's numbers for ``domain.maintenance``."""
@@ -177,8 +212,40 @@ class Settings:
             debit_fixed_due_day=self.debit_fixed_due_day,
         )
 
+    def loan_policy(self) -> LoanPolicy:
+        """The loan engine's numbers (``domain.policy.LoanPolicy``) from these fields; built once."""
+        return _loan_policy(self)
+
+    def simulator_limits(self) -> SimulatorLimits:
+        return SimulatorLimits(months_max=self.simulator_months_max, payment_unit=self.simulator_payment_unit,
+                               input_max_chars=self.simulator_input_max_chars)
+
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(":"))
+
+
+@functools.lru_cache(maxsize=8)
+def _loan_policy(settings: Settings) -> LoanPolicy:
+    try:
+        return LoanPolicy(
+            rate_min=settings.loan_rate_min, rate_max=settings.loan_rate_max,
+            limit_min=settings.loan_limit_min, limit_max=settings.loan_limit_max,
+            rate_cap_tiers=tuple(_ints(t) for t in settings.loan_rate_cap_tiers),  # type: ignore[misc]
+            rate_cap_top=settings.loan_rate_cap_top, late_charge_rate=settings.loan_late_charge_rate,
+            days_in_year=settings.loan_days_in_year, days_in_leap_year=settings.loan_days_in_leap_year,
+            amount_due_tiers=tuple(_ints(t) for t in settings.loan_amount_due_tiers),  # type: ignore[misc]
+            amount_due_top=settings.loan_amount_due_top, amount_due_unit=settings.loan_amount_due_unit,
+            due_days=tuple(int(d) for d in settings.loan_due_days),
+            first_due_rules=tuple(_ints(t) for t in settings.loan_first_due_rules),  # type: ignore[misc]
+            interest_free_days=settings.loan_interest_free_days,
+            closed_days=tuple(_ints(t) for t in settings.loan_closed_days),  # type: ignore[misc]
+        )
+    except ValueError as error:
+        raise SettingsError(f"KAIIN_LOAN_* の値が正しくありません: {error}") from None
 
 
 def _parse(f: dataclasses.Field, raw: str, name: str) -> Any:

@@ -1,7 +1,7 @@
 """Route lists: ``PUBLIC`` needs no sign-in, ``MEMBER`` sits behind ``requires_member`` and ``no-store``."""
 
-from web.handlers import auth, home, system
+from web.handlers import auth, home, simulator, system
 
-PUBLIC = [*system.ROUTES, *auth.ROUTES]
+PUBLIC = [*system.ROUTES, *auth.ROUTES, *simulator.ROUTES]
 MEMBER = [*home.ROUTES]
 BENCH = system.BENCH

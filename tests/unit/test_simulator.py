@@ -1,0 +1,232 @@
+"""The interest simulator: worked schedules, impossible input explained, parsing, and a property test that
+replays every simulated schedule through the engine's own ledger handling and compares to the yen."""
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from domain.interest import rate_cap, slide_amount
+from domain.ledger import Kind, borrowing
+from domain.loan import Contract, Position, replay
+from domain.policy import LoanPolicy
+from domain.simulator import (
+    MODE_MONTHS, SimulatorError, SimulatorLimits, default_form, parse_inputs, parse_rate, parse_yen,
+    simulate_form, simulate_months, simulate_payment,
+)
+from tests.unit.loan_helpers import CALENDAR, POLICY
+
+LIMITS = SimulatorLimits()
+JUNE10 = date(2025, 6, 10)
+
+
+def plan(amount, rate, payment, start=JUNE10, due_day=15, policy=POLICY):
+    return simulate_payment(amount, rate, payment, start, due_day, policy, CALENDAR, LIMITS)
+
+
+# --- worked schedules --------------------------------------------------------------------------------
+
+def test_worked_schedule_100000_at_17_8_paying_4000():
+    schedule = plan(100_000, 1780, 4_000)
+    first, second, third = schedule.rows[:3]
+    # June 11 – July 15: 35 days; 100,000 × 17.8% × 35 ÷ 365 = 1,706.85 → 1,706
+    assert (first.on, first.payment, first.interest, first.principal, first.balance) == (
+        date(2025, 7, 15), 4_000, 1_706, 2_294, 97_706)
+    # July 16 – August 15: 31 days on 97,706 = 1,477.07 → 1,477
+    assert (second.on, second.interest, second.principal, second.balance) == (date(2025, 8, 15), 1_477, 2_523, 95_183)
+    # September 15 is a holiday: paid on the 16th, 32 days on 95,183 = 1,485.35 → 1,485
+    assert (third.on, third.interest, third.balance) == (date(2025, 9, 16), 1_485, 92_668)
+    assert schedule.months == 32 and schedule.last_payment == 2_307 and schedule.last_date == date(2028, 2, 15)
+    assert schedule.total_interest == 26_307 and schedule.total_paid == 126_307 == 100_000 + 26_307
+    assert schedule.minimum_payment == 4_000  # the amount due for ¥100,000 (product.md §6)
+
+
+def test_paying_more_is_shorter_and_cheaper():
+    slow, fast = plan(100_000, 1780, 4_000), plan(100_000, 1780, 10_000)
+    assert fast.months == 11 and fast.months < slow.months and fast.total_interest < slow.total_interest
+
+
+def test_one_payment_when_it_covers_the_payoff():
+    schedule = plan(50_000, 1780, 60_000)
+    # June 11 – July 15 on 50,000: 853.42 → 853
+    assert schedule.months == 1 and schedule.rows[0].payment == schedule.last_payment == 50_853
+
+
+def test_months_mode_finds_the_smallest_payment_in_units_of_1000():
+    schedule = simulate_months(100_000, 1780, 12, JUNE10, 15, POLICY, CALENDAR, LIMITS)
+    assert schedule.payment == 10_000 and schedule.months == 11 and schedule.last_payment == 9_372
+    assert plan(100_000, 1780, 9_000).months == 13  # one unit less does not make it in 12
+
+
+def test_months_mode_exactly_the_slowest_schedule():
+    schedule = simulate_months(100_000, 1780, 32, JUNE10, 15, POLICY, CALENDAR, LIMITS)
+    assert schedule.payment == 4_000 and schedule.months == 32
+
+
+# --- impossible input, explained ---------------------------------------------------------------------
+
+def test_payment_below_the_interest_is_explained_with_the_minimum():
+    with pytest.raises(SimulatorError) as caught:
+        plan(300_000, 1780, 500)
+    error = caught.value
+    # 31 days on 300,000 at 17.8% = 4,535.34 → 4,535; the amount due for 300,000 is 11,000
+    assert error.field == "payment" and error.figures == {"minimum_payment": 11_000, "interest_per_month": 4_535}
+    assert "4,535円" in error.message and "11,000円以上" in error.message
+
+
+def test_interest_minimum_when_the_amount_due_is_smaller_than_the_interest():
+    low_slide = LoanPolicy(amount_due_tiers=((300_000, 10), (1_000_000, 10)), amount_due_top=10)
+    with pytest.raises(SimulatorError) as caught:
+        plan(300_000, 1780, 4_535, policy=low_slide)
+    assert caught.value.figures == {"minimum_payment": 4_536, "interest_per_month": 4_535}
+    with pytest.raises(SimulatorError, match="120回を超えます"):  # it falls, but far too slowly
+        plan(300_000, 1780, 4_536, policy=low_slide)
+    assert plan(300_000, 1780, 8_000, policy=low_slide).months == 56
+
+
+def test_payment_below_the_amount_due_is_explained():
+    with pytest.raises(SimulatorError, match="約定返済額の4,000円以上") as caught:
+        plan(100_000, 1780, 3_999)
+    assert caught.value.figures == {"minimum_payment": 4_000}
+
+
+def test_too_many_months_is_explained_with_the_longest():
+    with pytest.raises(SimulatorError) as caught:
+        simulate_months(100_000, 1780, 40, JUNE10, 15, POLICY, CALENDAR, LIMITS)
+    assert caught.value.field == "months" and caught.value.figures == {"max_months": 32, "minimum_payment": 4_000}
+    assert "32回" in caught.value.message
+
+
+def test_schedule_longer_than_the_simulator_shows_is_refused():
+    with pytest.raises(SimulatorError, match="10回を超えます"):
+        simulate_payment(100_000, 1780, 4_000, JUNE10, 15, POLICY, CALENDAR, SimulatorLimits(months_max=10))
+
+
+@pytest.mark.parametrize("amount, rate, field, text, figures", [
+    (500_000, 1900, "rate", "利息制限法により年18.0%まで", {"rate_cap": 1800}),
+    (99_999, 2001, "rate", "年20.0%まで", {"rate_cap": 2000}),
+    (1_000_000, 1600, "rate", "年15.0%まで", {"rate_cap": 1500}),
+    (50_000, 1900, "rate", "年4.5%から年17.8%の範囲", {}),
+    (100_000, 400, "rate", "年4.5%から年17.8%の範囲", {}),
+    (9_999, 1780, "amount", "10,000円から5,000,000円の範囲", {}),
+    (5_000_001, 1500, "amount", "10,000円から5,000,000円の範囲", {}),
+])
+def test_terms_outside_the_cap_or_the_product(amount, rate, field, text, figures):
+    form = {"mode": "payment", "amount": str(amount), "rate": f"{rate / 100}", "payment": "100000"}
+    outcome = simulate_form(form, JUNE10, 25, POLICY, CALENDAR, LIMITS)
+    assert not outcome.ok and text in outcome.errors[field] and outcome.figures == figures
+
+
+def test_cap_follows_the_policy_tiers():
+    assert rate_cap(99_999, POLICY) == 2000 and rate_cap(100_000, POLICY) == 1800 and rate_cap(1_000_000, POLICY) == 1500
+
+
+# --- parsing -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, value", [
+    ("100000", 100_000), ("１００，０００", 100_000), ("100,000円", 100_000), ("10万", 100_000),
+    ("１０万円", 100_000), (" 4000 ", 4_000),
+])
+def test_amounts_people_type(raw, value):
+    assert parse_yen(raw, "amount", "お借入額", LIMITS) == value
+
+
+@pytest.mark.parametrize("raw, text", [
+    ("", "入力してください"), ("   ", "入力してください"), ("١٠٠٠٠٠", "数字"), ("−5000", "1円以上"), ("-5000", "1円以上"),
+    ("0", "1円以上"), ("100.5", "数字"), ("1e3", "数字"), ("10\x0000", "使えない文字"), ("10\u200b000", "使えない文字"),
+    ("1" * 10_000, "32文字以内"), ("abc", "数字"), ("1" * 13, "数字"),
+])
+def test_amounts_refused_with_a_japanese_message(raw, text):
+    with pytest.raises(SimulatorError, match=text):
+        parse_yen(raw, "amount", "お借入額", LIMITS)
+
+
+@pytest.mark.parametrize("raw, value", [("17.8", 1780), ("１７．８％", 1780), ("4.5%", 450), ("15", 1500), ("17.85", 1785)])
+def test_rates_people_type(raw, value):
+    assert parse_rate(raw, LIMITS) == value
+
+
+@pytest.mark.parametrize("raw", ["17.855", "17,8", "abc", "0", "0.0", "-5", "١٧", "1e1", "", "17.8\n"])
+def test_rates_refused(raw):
+    with pytest.raises(SimulatorError):
+        parse_rate(raw, LIMITS)
+
+
+def test_every_field_is_checked_at_once():
+    form = {"mode": "months", "amount": "x", "rate": "y", "months": "0"}
+    inputs, errors = parse_inputs(form, POLICY, LIMITS)
+    assert inputs is None and set(errors) == {"amount", "rate", "months"}
+    assert "1以上の整数" in errors["months"]
+    outcome = simulate_form({**form, "mode": "nonsense", "due_day": "7"}, JUNE10, 25, POLICY, CALENDAR, LIMITS)
+    assert {"mode", "due_day"} <= set(outcome.errors) and "5日・15日・25日・末日" in outcome.errors["due_day"]
+
+
+def test_months_above_the_simulator_limit():
+    outcome = simulate_form({"mode": MODE_MONTHS, "amount": "100000", "rate": "17.8", "months": "121"},
+                            JUNE10, 25, POLICY, CALENDAR, LIMITS)
+    assert "120回まで" in outcome.errors["months"] and outcome.figures == {"max_months": 120}
+
+
+def test_default_form_is_a_working_example():
+    form = default_form(100_000, 36, POLICY)
+    assert form["rate"] == "17.8" and form["payment"] == str(slide_amount(100_000, POLICY)) == "4000"
+    assert simulate_form(form, JUNE10, 25, POLICY, CALENDAR, LIMITS).ok
+
+
+# --- the schedule is the engine's, to the yen (hypothesis) --------------------------------------------
+
+@st.composite
+def loans(draw):
+    amount = draw(st.integers(POLICY.limit_min, 2_000_000))
+    rate = draw(st.integers(POLICY.rate_min, min(POLICY.rate_max, rate_cap(amount, POLICY))))
+    start = date(2024, 1, 1) + timedelta(days=draw(st.integers(0, 1_000)))
+    due_day = draw(st.sampled_from(POLICY.due_days))
+    minimum = slide_amount(amount, POLICY)
+    payment = draw(st.integers(minimum, minimum * 6))
+    return amount, rate, start, due_day, payment
+
+
+@settings(max_examples=40, deadline=None)
+@given(loans())
+def test_simulated_schedule_matches_the_ledger_to_the_yen(loan):
+    amount, rate, start, due_day, payment = loan
+    schedule = simulate_payment(amount, rate, payment, start, due_day, POLICY, CALENDAR, LIMITS)
+    contract = Contract(limit=amount, rate=rate, due_day=due_day)
+    entries = [borrowing(start, amount)]
+    state = replay(contract, entries, POLICY, CALENDAR)
+    for row in schedule.rows:
+        position = Position.of(contract, state, row.on, POLICY, CALENDAR)
+        # paid on the due date the engine names, at least what the engine says is due, never late
+        assert position.next_due_date == row.on and position.overdue_since is None and position.arrears == 0
+        assert row.payment >= position.remaining_due and row.payment == min(payment, position.payoff)
+        new = position.payment_entries(row.payment)
+        repayment = new[-1]
+        assert repayment.kind is Kind.REPAYMENT and repayment.late_charge == 0
+        assert (row.interest, row.principal) == (-repayment.interest, -repayment.principal)
+        entries += new
+        state = replay(contract, new, POLICY, CALENDAR, start=state)
+        assert row.balance == state.principal
+    final = replay(contract, entries, POLICY, CALENDAR)  # from scratch: the whole ledger
+    assert final.principal == sum(e.principal for e in entries) == 0 and final.payoff == 0
+    assert schedule.total_paid == sum(e.amount for e in entries if e.kind is Kind.REPAYMENT)
+    assert schedule.total_interest == sum(e.interest for e in entries if e.kind is Kind.INTEREST_CHARGE)
+    assert schedule.total_paid == amount + schedule.total_interest
+    assert all(row.payment == payment for row in schedule.rows[:-1]) and 0 < schedule.last_payment <= payment
+
+
+@settings(max_examples=25, deadline=None)
+@given(loans(), st.integers(1, 60))
+def test_months_mode_is_the_smallest_unit_payment_that_makes_it(loan, months):
+    amount, rate, start, due_day, _ = loan
+    try:
+        schedule = simulate_months(amount, rate, months, start, due_day, POLICY, CALENDAR, LIMITS)
+    except SimulatorError as error:
+        slowest = plan(amount, rate, error.figures["minimum_payment"], start, due_day)
+        assert error.figures["max_months"] == slowest.months < months
+        return
+    assert schedule.months <= months
+    smaller = schedule.payment - LIMITS.payment_unit
+    if smaller >= schedule.minimum_payment:
+        assert plan(amount, rate, smaller, start, due_day).months > months
+    else:
+        assert schedule.payment < schedule.minimum_payment + LIMITS.payment_unit

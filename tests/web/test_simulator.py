@@ -1,0 +1,155 @@
+"""The public simulator over HTTP: full page vs the live result piece, bad input on every field, no JS."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from litestar.testing import TestClient
+
+from db.holidays import business_calendar
+from domain.simulator import simulate_months, simulate_payment
+from tests.conftest import csrf_token
+from web.app import create_app
+
+TODAY = "2025-06-10T12:00:00+09:00"
+LIVE = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "section#sim-result"}
+FORM = {"mode": "payment", "amount": "100000", "rate": "17.8", "payment": "4000", "months": "36", "due_day": "15"}
+
+
+@pytest.fixture
+def sim(settings):
+    """A client whose clock stands on 2025-06-10 (JST), so schedules are known."""
+    with TestClient(create_app(settings.replace(clock=TODAY)), base_url="http://testserver.local") as client:
+        yield client
+
+
+def post(client, form, headers=None):
+    return client.post("/simulator", data={**form, "_csrf_token": csrf_token(client)}, headers=headers or {})
+
+
+def figure(html: str, testid: str) -> int:
+    match = re.search(rf'data-testid="{testid}" data-value="(\d+)"', html)
+    assert match, f"{testid} missing"
+    return int(match.group(1))
+
+
+def engine_schedule(settings, amount, rate, payment, due_day):
+    policy = settings.loan_policy()
+    return simulate_payment(amount, rate, payment, date(2025, 6, 10), due_day, policy, business_calendar(policy),
+                            settings.simulator_limits())
+
+
+def test_public_page_without_sign_in_shows_a_worked_example(sim, settings):
+    response = sim.get("/simulator")
+    assert response.status_code == 200 and response.text.startswith("<!doctype html>")
+    html = response.text
+    assert "ご返済シミュレーション" in html and 'action="/simulator"' in html and 'name="_csrf_token"' in html
+    expected = engine_schedule(settings, 100_000, 1780, 4_000, settings.simulator_due_day)
+    assert figure(html, "months") == expected.months and figure(html, "total-interest") == expected.total_interest
+    assert "<details" in html and "<details open" not in html  # the schedule is collapsed
+    assert 'hx-trigger="input changed delay:300ms, submit"' in html and 'hx-sync="this:replace"' in html
+    assert "Server-Timing" in response.headers and response.headers["server-timing"].startswith("app;dur=")
+
+
+def test_login_page_links_to_the_simulator(client):
+    assert 'href="/simulator"' in client.get("/login").text
+
+
+def test_keystroke_gets_only_the_result_piece(sim, settings):
+    response = post(sim, {**FORM, "amount": "３０万", "payment": "11000"}, LIVE)
+    assert response.status_code == 200
+    html = response.text
+    assert "<html" not in html and "<form" not in html and html.lstrip().startswith('<section id="sim-result"')
+    expected = engine_schedule(settings, 300_000, 1780, 11_000, 15)
+    assert figure(html, "months") == expected.months
+    assert figure(html, "total-interest") == expected.total_interest
+    assert figure(html, "total-paid") == expected.total_paid == 300_000 + expected.total_interest
+    assert figure(html, "last-payment") == expected.last_payment
+    assert html.count("<tr>") == expected.months + 1  # the month-by-month schedule, with its header row
+    assert "<svg" in html and "<polyline" in html and " style=" not in html
+    assert "HX-Target" in response.headers["vary"]
+    assert 'id="err-payment" class="field-error" hx-swap-oob="true"></p>' in html  # clears old messages
+
+
+def test_months_mode_gives_the_monthly_payment(sim, settings):
+    response = post(sim, {**FORM, "mode": "months", "months": "12"}, LIVE)
+    policy = settings.loan_policy()
+    expected = simulate_months(100_000, 1780, 12, date(2025, 6, 10), 15, policy, business_calendar(policy),
+                               settings.simulator_limits())
+    assert response.status_code == 200
+    assert figure(response.text, "monthly-payment") == expected.payment == 10_000
+    assert figure(response.text, "months") == expected.months == 11
+
+
+def test_submit_without_javascript_gets_the_whole_page(sim):
+    response = post(sim, {**FORM, "amount": "１００，０００", "payment": "10000"})
+    assert response.status_code == 200 and response.text.startswith("<!doctype html>")
+    assert figure(response.text, "months") == 11
+    assert 'value="１００，０００"' in response.text  # what was typed stays in the field
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("amount", "", "お借入額を入力してください。"),
+    ("amount", "5000", "お借入額は10,000円から5,000,000円の範囲"),
+    ("amount", "６００万", "お借入額は10,000円から5,000,000円の範囲"),
+    ("amount", "١٠٠٠٠٠", "半角または全角の数字"),
+    ("amount", "\u22125000", "1円以上"),
+    ("amount", "1e5", "半角または全角の数字"),
+    ("amount", "12.5", "半角または全角の数字"),
+    ("amount", "10\x00000", "使えない文字"),
+    ("amount", "1" * 10_240, "32文字以内"),
+    ("rate", "19", "利息制限法により年18.0%まで"),
+    ("rate", "3", "年4.5%から年17.8%の範囲"),
+    ("rate", "abc", "年利の数字"),
+    ("rate", "\u200b17.8", "使えない文字"),
+    ("payment", "3000", "約定返済額の4,000円以上"),
+    ("payment", "1000", "お利息1,511円を払いきれず"),
+    ("payment", "0", "1円以上"),
+    ("payment", "", "毎月のご返済額を入力してください。"),
+    ("due_day", "7", "5日・15日・25日・末日"),
+    ("mode", "other", "計算方法を選んでください"),
+])
+def test_bad_input_on_every_field_is_explained(sim, field, value, message):
+    form = {**FORM, "amount": "100000" if field != "payment" else FORM["amount"], field: value}
+    live = post(sim, form, LIVE)
+    assert live.status_code == 422 and message in live.text
+    assert f'id="err-{field}" class="field-error" hx-swap-oob="true">' in live.text
+    page = post(sim, form)
+    assert page.status_code == 422 and page.text.startswith("<!doctype html>") and message in page.text
+    if field not in ("mode", "due_day"):
+        assert re.search(rf'id="{field}"[^>]*aria-invalid="true"', page.text)
+
+
+def test_months_errors_in_months_mode(sim):
+    too_long = post(sim, {**FORM, "mode": "months", "months": "40"}, LIVE)
+    assert too_long.status_code == 422 and figure(too_long.text, "max-months") == 32
+    assert "約定返済額どおりのご返済で32回で完済" in too_long.text
+    over = post(sim, {**FORM, "mode": "months", "months": "121"}, LIVE)
+    assert over.status_code == 422 and "120回まで" in over.text
+
+
+def test_minimum_payment_is_shown_for_a_payment_below_the_interest(sim):
+    response = post(sim, {**FORM, "amount": "300000", "payment": "500"}, LIVE)
+    assert response.status_code == 422
+    assert figure(response.text, "minimum-payment") == 11_000
+    assert figure(response.text, "interest-per-month") == 4_535
+
+
+def test_rate_cap_is_shown(sim):
+    response = post(sim, {**FORM, "amount": "1000000", "rate": "16", "payment": "50000"}, LIVE)
+    assert response.status_code == 422 and figure(response.text, "rate-cap") == 1500
+
+
+def test_form_without_csrf_token_is_refused(sim):
+    sim.get("/simulator")
+    response = sim.post("/simulator", data=FORM)
+    assert response.status_code == 403 and "<html" in response.text
+
+
+def test_page_obeys_the_strict_csp(sim):
+    html = sim.get("/simulator").text
+    assert " style=" not in html and "hx-on" not in html and "js:" not in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline scripts
+    assert not re.search(r"hx-trigger=\"[^\"]*\[", html)  # no trigger filters
