@@ -45,8 +45,11 @@ postgres:
 	psql "$${KAIIN_TEST_POSTGRES%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname='$$db'" | grep -q 1 \
 		|| psql "$${KAIIN_TEST_POSTGRES%/*}/postgres" -qc "CREATE DATABASE \"$$db\""
 
+# Benchmarks (not part of make test): every tests/bench/<name>.py with a main(), loopback only, bounded.
 bench: venv postgres
-	$(PY) -m tests.bench.run
+	@command -v wrk >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk)
+	@for f in tests/bench/[a-z]*.py; do n=$$(basename $$f .py); [ $$n = common ] && continue; \
+		echo "== $$n"; $(PY) -m tests.bench.$$n || exit 1; done
 
 clean:
 	rm -rf $(VENV) data tests/artifacts
