@@ -82,8 +82,11 @@ async def stop() -> None:
 
 
 async def ping() -> bool:
-    """True when the database answers a trivial query."""
-    rows = await engine().run_ddl("SELECT 1 AS ok")
+    """True when the database answers a trivial query (False, never an exception, when it does not)."""
+    try:
+        rows = await engine().run_ddl("SELECT 1 AS ok")
+    except Exception:  # any driver or network failure means "down" to a health check
+        return False
     return bool(rows) and rows[0]["ok"] == 1
 
 

@@ -272,3 +272,28 @@ def test_static_files_are_compressed_and_pages_are_not(client):
     htmx = re.search(r'src="(/static/htmx-[^"]+)"', page.text).group(1)
     response = client.get(htmx, headers={"Accept-Encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
+
+
+def test_sessions_live_in_redis_when_configured(settings):
+    import redis
+    from litestar.stores.redis import RedisStore
+    from litestar.testing import TestClient
+
+    from web.app import create_app
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
+    except redis.ConnectionError:
+        import pytest
+
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    app = create_app(settings.replace(redis_url="redis://127.0.0.1:6379/0"))
+    assert isinstance(app.stores.get("sessions"), RedisStore)
+    with TestClient(app, base_url="http://testserver.local") as client:
+        from tests.conftest import _test_login
+
+        app.register(_test_login)
+        sign_in(client, make_member(settings))
+        sid = client.cookies.get("kaiin")
+        assert redis.Redis.from_url("redis://127.0.0.1:6379/0").keys(f"*{sid}*"), "the session is in Redis"
+        assert client.get("/home").status_code == 200

@@ -1,0 +1,68 @@
+"""The engine layer on both engines: migrations, write transactions, atomic conditional updates."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timezone
+
+import pytest
+
+from db import engine
+from db.tables import ALL_TABLES, Contract, Member
+
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)
+
+
+async def _member(no: str = "00000001") -> int:
+    member = Member(member_no=no, name="テスト", created_at=NOW)
+    await member.save()
+    return member.id
+
+
+async def test_migrations_create_every_table(database_url):
+    for table in ALL_TABLES:
+        assert await table.count() == 0, table._meta.tablename
+
+
+async def test_money_columns_hold_large_integer_yen_and_aware_times(database_url):
+    member_id = await _member()
+    contract = Contract(member=member_id, contract_no="C1", opened_on=date(2026, 1, 5), credit_limit=5_000_000,
+                        rate=1780, due_day="5", principal=4_999_999_999)
+    await contract.save()
+    row = await Contract.select().where(Contract.id == contract.id).first()
+    assert row["principal"] == 4_999_999_999 and isinstance(row["principal"], int)
+    created = (await Member.select(Member.created_at).first())["created_at"]
+    assert created == NOW and created.tzinfo is not None
+
+
+async def test_write_tx_rolls_back_everything_on_error(database_url):
+    with pytest.raises(RuntimeError):
+        async with engine.write_tx():
+            await _member("00000002")
+            raise RuntimeError("boom")
+    assert await Member.count() == 0
+
+
+async def test_parallel_conditional_updates_never_overshoot(database_url):
+    """Five parallel reservations of 30,000 from 100,000: three succeed, the balance never goes negative."""
+    member_id = await _member()
+    contract = Contract(member=member_id, contract_no="C1", opened_on=date(2026, 1, 5), credit_limit=100_000,
+                        rate=1780, due_day="5", principal=0)
+    await contract.save()
+
+    async def reserve() -> bool:
+        async with engine.write_tx():
+            rows = await Contract.update({Contract.principal: Contract.principal + 30_000}).where(
+                (Contract.id == contract.id) & (Contract.principal <= 100_000 - 30_000)
+            ).returning(Contract.principal)
+            return bool(rows)
+
+    results = await asyncio.gather(*[reserve() for _ in range(5)])
+    assert results.count(True) == 3
+    assert (await Contract.select(Contract.principal).first())["principal"] == 90_000
+
+
+async def test_health_ping_reports_a_dead_database_without_raising(database_url):
+    assert await engine.ping() is True
+    engine.configure("postgresql://nobody@127.0.0.1:1/none")
+    assert await engine.ping() is False
