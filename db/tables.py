@@ -71,4 +71,52 @@ class MaintenanceWindow(Table):
     created_at = Timestamptz()
 
 
-ALL_TABLES = (Member, Card, Credential, Contract, LedgerEntry, MaintenanceWindow)
+
+class MemberProfile(Table):
+    """住所・勤務先 (product.md §8): one row per member once set; text NFKC-normalised, digits ASCII."""
+
+    member = ForeignKey(Member, null=False, unique=True)
+    postcode = Varchar(length=7)  #: 7 ASCII digits
+    address = Varchar(length=200)
+    workplace_name = Varchar(length=120, default="")  #: empty: no workplace
+    workplace_phone = Varchar(length=11, default="")  #: ASCII digits, domestic format
+    updated_at = Timestamptz()
+
+
+class ReminderSetting(Table):
+    """返済日お知らせメール choice; a member without a row has the defaults of web/settings.py."""
+
+    member = ForeignKey(Member, null=False, unique=True)
+    enabled = Boolean(default=True)
+    days_before = Integer()  #: 1–7 days before the due date
+    hour = Integer()  #: 0–23, Japan time
+    updated_at = Timestamptz()
+
+
+class EmailChange(Table):
+    """A pending email registration or change: the code went to ``new_email``; hashed, short-lived, single use."""
+
+    member = ForeignKey(Member, null=False, index=True)
+    new_email = Varchar(length=254)
+    code_hash = Varchar(length=64)  #: HMAC-SHA256 of the code bound to this row (domain.verification)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    tries = Integer(default=0)
+    used_at = Timestamptz(null=True, default=None)  #: confirmed, or replaced by a newer request
+
+
+class ReminderSent(Table):
+    """One row per reminder ever queued: the unique ``key`` is the claim that makes it once only."""
+
+    key = Varchar(length=60, unique=True)  #: <member id>:<due|overdue>:<date>
+    member = ForeignKey(Member, null=False, index=True)
+    kind = Varchar(length=10)  #: due | overdue
+    on_date = Date()  #: the due date, or the first late day
+    queued_at = Timestamptz()
+    outbox = Integer(null=True, default=None)  #: the outbox mail that carries it
+
+
+ALL_TABLES = (
+    Member, Card, Credential, Contract, LedgerEntry, MaintenanceWindow, MemberProfile, ReminderSetting, EmailChange,
+    ReminderSent,
+)
