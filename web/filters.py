@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from domain.profile import format_postcode
+
 JST = ZoneInfo("Asia/Tokyo")
 WEEKDAYS = "月火水木金土日"
 
@@ -59,5 +61,10 @@ def jspan(start: datetime, end: datetime) -> str:
     return f"{jdate(start)} {jtime(start)}〜{jdate(end)} {jtime(end)}"
 
 
+def due_day_label(value: str | int) -> str:
+    """'5' → '5日', 'end' (or 31) → '末日'."""
+    return "末日" if str(value) in ("end", "31") else f"{value}日"
+
+
 FILTERS = {"yen": yen, "rate": rate, "jdate": jdate, "jdatetime": jdatetime, "jtime": jtime, "jweekday": jweekday, "jspan": jspan,
-           "duration": duration}
+           "duration": duration, "due_day_label": due_day_label, "postcode": format_postcode}

@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from domain.maintenance import MaintenancePolicy
+from domain.password_strength import StrengthPolicy
 from domain.policy import LoanPolicy
+from domain.profile import ProfilePolicy
+from domain.reminders import ReminderPolicy
 from domain.repayment import RepaymentPolicy
 from domain.simulator import SimulatorLimits
 
+_PROFILE = ProfilePolicy()
+_STRENGTH = StrengthPolicy()
+_REMINDER = ReminderPolicy()
 ROOT = Path(__file__).resolve().parent.parent
 
 _PLAIN_NAMES = {
@@ -126,6 +132,24 @@ class Settings:
     simulator_due_day: int = 25  #: the due day the public simulator assumes until one is chosen
     simulator_debounce_ms: int = 300  #: live update after typing stops this long
 
+    # --- settings pages and reminder mail (product.md §8, §9; defaults from domain.profile/reminders) ----
+    postcode_digits: int = _PROFILE.postcode_digits
+    address_max: int = _PROFILE.address_max  #: 住所, characters after NFKC
+    workplace_name_max: int = _PROFILE.workplace_name_max
+    phone_min_digits: int = _PROFILE.phone_min_digits
+    phone_max_digits: int = _PROFILE.phone_max_digits
+    email_max: int = _PROFILE.email_max
+    form_raw_max: int = _PROFILE.raw_max  #: any settings field longer than this is refused unread
+    password_good_length: int = _STRENGTH.good_length  #: strength feedback: 良い from here
+    password_strong_length: int = _STRENGTH.strong_length  #: 強い from here
+    reminder_days_before_min: int = _REMINDER.days_before_min
+    reminder_days_before_max: int = _REMINDER.days_before_max
+    reminder_hour_min: int = _REMINDER.hour_min  #: JST
+    reminder_hour_max: int = _REMINDER.hour_max  #: JST
+    reminder_default_enabled: bool = _REMINDER.default_enabled
+    reminder_default_days_before: int = _REMINDER.default_days_before
+    reminder_default_hour: int = _REMINDER.default_hour
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Build settings from ``environ`` (default: the process environment) and explicit overrides."""
@@ -222,6 +246,26 @@ class Settings:
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
+
+    def profile_policy(self) -> ProfilePolicy:
+        """Postcode, address, workplace, phone and email rules for ``domain.profile``."""
+        return ProfilePolicy(
+            postcode_digits=self.postcode_digits, address_max=self.address_max,
+            workplace_name_max=self.workplace_name_max, phone_min_digits=self.phone_min_digits,
+            phone_max_digits=self.phone_max_digits, email_max=self.email_max, raw_max=self.form_raw_max,
+        )
+
+    def strength_policy(self) -> StrengthPolicy:
+        return StrengthPolicy(good_length=self.password_good_length, strong_length=self.password_strong_length)
+
+    def reminder_policy(self) -> ReminderPolicy:
+        """Reminder mail choices and defaults for ``domain.reminders``."""
+        return ReminderPolicy(
+            days_before_min=self.reminder_days_before_min, days_before_max=self.reminder_days_before_max,
+            hour_min=self.reminder_hour_min, hour_max=self.reminder_hour_max,
+            default_enabled=self.reminder_default_enabled, default_days_before=self.reminder_default_days_before,
+            default_hour=self.reminder_default_hour,
+        )
 
 
 def _ints(text: str) -> tuple[int, ...]:
