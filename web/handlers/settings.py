@@ -1,8 +1,8 @@
 """各種設定: the /settings hub and the forms that change what a member may change without calling.
 
-Every form is a plain POST (works without JavaScript; ``hx-boost`` upgrades it). Bad input re-renders
+Every form is a plain POST (works without JavaScript; htmx boosting upgrades it). Bad input re-renders
 the form with a Japanese message and status 422, and nothing is stored. A saved change goes back to the
-hub (303, or ``HX-Redirect`` for htmx) with ``?saved=<what>`` so the hub says what changed.
+hub (303, or a client redirect for htmx: see render.redirect) with ``?saved=<what>`` so the hub says what changed.
 """
 
 from __future__ import annotations
