@@ -33,12 +33,14 @@
     root.querySelectorAll("[data-countdown]:not([data-counting])").forEach(function (el) {
       var end = Date.now() + Number(el.getAttribute("data-seconds")) * 1000, loaded = Date.now();
       el.setAttribute("data-counting", "");
-      var timer = window.setInterval(function () {
+      var timer = window.setInterval(tick, 1000);
+      function tick() {
         if (!el.isConnected) { window.clearInterval(timer); return; }
         var left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
         el.textContent = left ? remaining(left) : "まもなく再開します";
         if (!left && Date.now() - loaded > 5000) { window.clearInterval(timer); window.location.reload(); }
-      }, 1000);
+      }
+      tick();
     });
   }
   document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });

@@ -73,7 +73,7 @@ def test_the_503_page_says_when_service_resumes(app, client):
     assert response.headers["retry-after"] == "14400"
     assert response.text.startswith("<!doctype html>") and '<html lang="ja">' in response.text
     assert "ただいまメンテナンス中です" in response.text
-    assert "2026年11月23日(月) 07:00" in response.text and "に再開する予定です" in response.text
+    assert "2026年11月23日(月) 7:00" in response.text and "に再開する予定です" in response.text
     assert 'data-seconds="14400"' in response.text and "あと4時間0分" in response.text
     assert "定期メンテナンス" in response.text
     csp = response.headers["content-security-policy"]
@@ -161,7 +161,7 @@ def test_the_process_time_zone_changes_nothing(app, client, tz):
         at(app, MONDAY_3AM)
         response = client.get("/login")
         assert response.status_code == 503 and response.headers["retry-after"] == "14400"
-        assert "2026年11月23日(月) 07:00" in response.text
+        assert "2026年11月23日(月) 7:00" in response.text
         at(app, "2026-11-22T23:30:00+09:00")
         assert "2026年11月23日(月) 0:00〜7:00" in client.get("/login").text
     finally:
@@ -206,7 +206,7 @@ def test_an_operator_window_adjoining_the_weekly_one_extends_it(app, client):
     at(app, MONDAY_3AM)
     response = client.get("/login")
     assert response.headers["retry-after"] == str(6 * 3600)
-    assert "2026年11月23日(月) 09:00" in response.text
+    assert "2026年11月23日(月) 9:00" in response.text
     assert "定期メンテナンス・システム更新" in response.text
 
 
