@@ -8,7 +8,7 @@ from urllib.parse import quote
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 
-from web import maintenance, render
+from web import filters, maintenance, render
 
 log = logging.getLogger("kaiin.errors")
 
@@ -49,7 +49,12 @@ def handle_maintenance(request: Request, exc: maintenance.MaintenanceUnderway) -
     headers = {"Retry-After": str(exc.status.retry_after)}
     if render.is_htmx(request):
         return render.whole_page_to(request, "/maintenance", status=503, headers=headers)
-    context = {"window": maintenance.describe(exc.status.active, exc.status.now), "public_page": True}
+    window = maintenance.describe(exc.status.active, exc.status.now)
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:  # fetch() callers (passkeys)
+        text = f"ただいまメンテナンス中です。{filters.jdate(window['end'])} {filters.jtime(window['end'])} に再開する予定です。"
+        return Response({"detail": text, "resume_at": window["end"].isoformat()}, status_code=503, headers=headers)
+    context = {"window": window, "public_page": True}
     return render.page(request, "pages/maintenance.html", context, status=503, headers=headers)
 
 

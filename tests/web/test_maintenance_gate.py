@@ -121,6 +121,21 @@ def test_htmx_requests_are_sent_whole_page_to_the_maintenance_page(app, member_c
     assert page.status_code == 200 and "ただいまメンテナンス中です" in page.text
 
 
+def test_json_callers_get_json_in_a_window(app, client):
+    @post("/_test/passkey/options")
+    async def options() -> dict:
+        return {"challenge": "x"}
+
+    app.register(options)
+    at(app, MONDAY_3AM)
+    response = client.post("/_test/passkey/options", headers={"Accept": "application/json"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "14400"
+    assert response.json() == {
+        "detail": "ただいまメンテナンス中です。2026年11月23日(月) 7:00 に再開する予定です。",
+        "resume_at": "2026-11-22T22:00:00+00:00",
+    }
+
+
 def test_exempt_pages_stay_up_in_a_window(app, client):
     at(app, MONDAY_3AM)
     for path in (asset("app.css"), asset("app.js"), "/manifest.webmanifest", "/sw.js", "/offline", "/maintenance"):

@@ -61,4 +61,10 @@ async def bench_floor() -> str:
 
 
 ROUTES = [health, manifest, service_worker, offline, maintenance_page]
-BENCH = [bench_floor]
+@get("/_bench/gated", media_type="text/plain")
+async def bench_gated() -> str:
+    """The floor again, but not exempt: its cost over the floor is the maintenance gate's (KAIIN_BENCH_ROUTES)."""
+    return "ok"
+
+
+BENCH = [bench_floor, bench_gated]
