@@ -292,19 +292,9 @@ class Position:
     def payment_entries(self, amount: int, kind: Kind = Kind.REPAYMENT) -> list[Entry]:
         """The entries to append for a payment of ``amount`` today: the late charge and interest
         accrued so far, charged (floored), then the payment with its split. Raises ``LoanError``."""
-        if not kind.is_payment:
-            raise ValueError("not a payment kind")
-        split = self.split(amount)
-        entries = []
-        late = int(self.state.accrued_late)
-        if late:
-            entries.append(Entry(Kind.LATE_CHARGE, self.as_of, late, late_charge=late))
-        charged = int(self.state.accrued_interest)
-        if charged:
-            entries.append(Entry(Kind.INTEREST_CHARGE, self.as_of, charged, interest=charged))
-        entries.append(Entry(kind, self.as_of, amount, principal=-split.principal,
-                             interest=-split.interest, late_charge=-split.late_charge))
-        return entries
+        if amount <= 0:
+            raise LoanError("ご返済額は1円以上で入力してください。")
+        return payment_entries(self.state, self.as_of, amount, kind)
 
     def borrowing_entry(self, amount: int) -> Entry:
         """A borrowing of ``amount`` today, if the position allows it (unit and minimum are the caller's)."""
@@ -318,6 +308,21 @@ class Position:
         """The position at the end of today once ``entries`` (dated today) are appended."""
         state = replay(self.contract, entries, self.policy, self.calendar, start=self.state)
         return Position.of(self.contract, state, self.as_of, self.policy, self.calendar)
+
+
+def payment_entries(state: LoanState, on: date, amount: int, kind: Kind = Kind.REPAYMENT) -> list[Entry]:
+    """Entries for a payment on ``on`` from a state already advanced to ``on`` (see ``Position.payment_entries``)."""
+    if not kind.is_payment:
+        raise ValueError("not a payment kind")
+    split = allocate(amount, state.late_charge_owed, state.interest_owed, state.principal)
+    entries = []
+    if late := int(state.accrued_late):
+        entries.append(Entry(Kind.LATE_CHARGE, on, late, late_charge=late))
+    if charged := int(state.accrued_interest):
+        entries.append(Entry(Kind.INTEREST_CHARGE, on, charged, interest=charged))
+    entries.append(Entry(kind, on, amount, principal=-split.principal,
+                         interest=-split.interest, late_charge=-split.late_charge))
+    return entries
 
 
 def _next_due(now: LoanState, contract: Contract, policy: LoanPolicy,
@@ -352,6 +357,6 @@ def _status(contract: Contract, now: LoanState) -> tuple[str, str]:
 
 
 __all__ = [
-    "JST", "Contract", "LoanState", "Position", "replay", "jst_date", "format_rate",
+    "JST", "Contract", "LoanState", "Position", "replay", "payment_entries", "jst_date", "format_rate",
     "STATUS_ACTIVE", "STATUS_STOPPED", "STATUS_SUSPENDED", "STATUS_CLOSED",
 ]

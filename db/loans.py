@@ -1,0 +1,173 @@
+"""A member's loan: the contract, its append-only ledger, and the position as of a moment.
+
+Reading::
+
+    account = await loans.account_for_member(member_id, now, policy, calendar)
+    account.position.balance, account.position.next_due_date, ...   # domain.loan.Position
+
+Writing (inside the caller's ``write_tx()``, one transaction per use case)::
+
+    async with write_tx():
+        account = await loans.account_for_member(member_id, now, policy, calendar, lock=True)
+        entries = account.position.payment_entries(amount)           # domain decides
+        await loans.post(account, entries, now, reference="R123")    # rows + cache, same transaction
+
+The contract row caches the engine state (``loan_state``: the folded ``LoanState`` and the id of the
+last entry folded in) and the principal; ``post`` updates both in the same transaction as the rows it
+appends. A reader resumes from the cache and folds any later rows, so a row written without the cache
+is never missed, and a full replay of the ledger always gives the same figures (tested).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable
+
+from db.engine import is_postgres
+from db.tables import Contract as ContractRow
+from db.tables import LedgerEntry, Member
+from domain.business_days import BusinessCalendar
+from domain.due_dates import parse_due_day
+from domain.ledger import Entry, Kind
+from domain.loan import STATUS_CLOSED, Contract, LoanState, Position, jst_date, replay
+from domain.policy import LoanPolicy
+
+ENTRY_COLUMNS = (
+    LedgerEntry.id, LedgerEntry.kind, LedgerEntry.value_date, LedgerEntry.amount, LedgerEntry.principal,
+    LedgerEntry.interest, LedgerEntry.late_charge, LedgerEntry.reverses,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A member, their contract and the loan position as of ``now``."""
+
+    member_id: int
+    member_name: str
+    member_no: str
+    points: int
+    contract_id: int
+    contract_no: str
+    opened_on: date
+    position: Position
+    last_entry_id: int  #: the last ledger row folded into ``position`` (0 when none)
+
+
+def terms(contract: dict, member: dict, policy: LoanPolicy) -> Contract:
+    """The domain's view of a contract row and its member's standing."""
+    status = STATUS_CLOSED if contract["status"] == "closed" else member["status"]
+    return Contract(
+        limit=contract["credit_limit"], rate=contract["rate"], due_day=parse_due_day(contract["due_day"], policy),
+        interest_free_until=contract["interest_free_until"], status=status,
+        status_reason=member.get("status_reason") or "",
+    )
+
+
+def to_entry(row: dict) -> Entry:
+    return Entry(
+        kind=Kind(row["kind"]), on=_day(row["value_date"]), amount=row["amount"], principal=row["principal"],
+        interest=row["interest"], late_charge=row["late_charge"],
+        reverses=Kind(row["reverses"]) if row["reverses"] else None,
+    )
+
+
+async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, calendar: BusinessCalendar,
+                             *, lock: bool = False) -> Account | None:
+    """The member's account as of ``now`` (their latest contract), or None when they have none.
+
+    ``lock=True`` (inside ``write_tx()``) takes the contract row lock on PostgreSQL so that two money
+    movements for one contract run one after the other.
+    """
+    query = ContractRow.select().where(ContractRow.member == member_id).order_by(ContractRow.id, ascending=False)
+    if lock and is_postgres():
+        query = query.lock_rows("UPDATE")
+    contract = await query.first()
+    if contract is None:
+        return None
+    member = await Member.select(Member.name, Member.member_no, Member.points, Member.status,
+                                 Member.status_reason).where(Member.id == member_id).first()
+    return await _account(contract, member, now, policy, calendar)
+
+
+async def _account(contract: dict, member: dict, now: datetime, policy: LoanPolicy,
+                   calendar: BusinessCalendar) -> Account:
+    today = jst_date(now)
+    loan = terms(contract, member, policy)
+    state, last_id = _cached(contract)
+    if state.through is not None and state.through > today:  # a moment before the cache: replay to it
+        state, last_id = LoanState(), 0
+        rows = await _rows(contract["id"], 0, until=today)
+    else:
+        rows = await _rows(contract["id"], last_id)
+    if rows:
+        state = replay(loan, (to_entry(row) for row in rows), policy, calendar, start=state)
+        last_id = rows[-1]["id"]
+    return Account(
+        member_id=contract["member"], member_name=member["name"], member_no=member["member_no"],
+        points=member["points"], contract_id=contract["id"], contract_no=contract["contract_no"],
+        opened_on=_day(contract["opened_on"]), position=Position.of(loan, state, today, policy, calendar),
+        last_entry_id=last_id,
+    )
+
+
+async def post(account: Account, entries: Iterable[Entry], now: datetime, *, reference: str = "",
+               points: int = 0) -> list[int]:
+    """Append ``entries`` (dated ``account.position.as_of``) and update the contract's cache.
+
+    Call inside ``write_tx()`` with an account read in that transaction (``lock=True``). ``points`` is
+    recorded on the payment entry paid with points. Returns the new row ids, in order.
+    """
+    position = account.position
+    state = position.state.copy()
+    ids = []
+    for entry in entries:
+        if entry.on != position.as_of:
+            raise ValueError("entries are posted on the day of the position")
+        state.apply(entry, position.contract, position.policy, position.calendar)
+        row = LedgerEntry(
+            contract=account.contract_id, kind=entry.kind.value, occurred_at=now, value_date=entry.on,
+            amount=entry.amount, principal=entry.principal, interest=entry.interest,
+            late_charge=entry.late_charge, points=points if entry.kind is Kind.POINT_USE else 0,
+            principal_after=state.principal, reference=reference,
+            reverses=entry.reverses.value if entry.reverses else "",
+        )
+        await row.save()
+        ids.append(row.id)
+    if ids:
+        await ContractRow.update(
+            {ContractRow.principal: state.principal, ContractRow.loan_state: cache_value(state, ids[-1])}
+        ).where(ContractRow.id == account.contract_id)
+    return ids
+
+
+def cache_value(state: LoanState, last_entry_id: int) -> str:
+    return json.dumps({"entry_id": last_entry_id, "state": state.to_dict()}, separators=(",", ":"))
+
+
+def _cached(contract: dict) -> tuple[LoanState, int]:
+    raw = contract.get("loan_state") or ""
+    if not raw:
+        return LoanState(), 0
+    data = json.loads(raw)
+    return LoanState.from_dict(data["state"]), data["entry_id"]
+
+
+async def _rows(contract_id: int, after_id: int, *, until: date | None = None) -> list[dict]:
+    where = (LedgerEntry.contract == contract_id) & (LedgerEntry.id > after_id)
+    if until is not None:
+        where &= LedgerEntry.value_date <= until
+    return await LedgerEntry.select(*ENTRY_COLUMNS).where(where).order_by(LedgerEntry.id)
+
+
+async def replayed_state(contract_id: int, policy: LoanPolicy, calendar: BusinessCalendar) -> LoanState:
+    """The state from a full replay of the ledger, ignoring the cache (for checks and repairs)."""
+    contract = await ContractRow.select().where(ContractRow.id == contract_id).first()
+    member = await Member.select().where(Member.id == contract["member"]).first()
+    rows = await _rows(contract_id, 0)
+    return replay(terms(contract, member, policy), (to_entry(r) for r in rows), policy, calendar)
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
