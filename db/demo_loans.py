@@ -6,19 +6,22 @@ payments split by ``domain.loan.payment_entries``), so a demo member's figures a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 
 from db import loans
+from db.engine import engine, is_postgres
 from db.tables import Contract as ContractRow
 from db.tables import LedgerEntry
 from domain.business_days import BusinessCalendar
+from domain.interest import interest_free_until
 from domain.ledger import Entry, Kind
 from domain.loan import JST, Contract, LoanState, payment_entries
 from domain.policy import LoanPolicy
 
-CHUNK = 1_000
+COLUMNS = ("contract", "kind", "occurred_at", "value_date", "amount", "principal", "interest", "late_charge",
+           "points", "principal_after", "reference", "reverses")
 
 
 @dataclass
@@ -61,7 +64,7 @@ class Builder:
             self.state.advance(self.state.due_date + timedelta(days=1), self.contract, self.policy, self.calendar)
 
 
-def on_time(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> list[Entry]:
+def on_time(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> Builder:
     """Borrowed ¥300,000 about seven months ago and ¥50,000 since; pays each amount due two days early,
     once with points."""
     b = Builder(contract, policy, calendar)
@@ -70,20 +73,20 @@ def on_time(contract: Contract, today: date, policy: LoanPolicy, calendar: Busin
         if n == 3:
             b.borrow(due - timedelta(days=10), 50_000)
         b.pay(due - timedelta(days=2), kind=Kind.POINT_USE if n == 1 else Kind.REPAYMENT)
-    return b.entries
+    return b
 
 
-def overdue(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> list[Entry]:
+def overdue(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> Builder:
     """Borrowed ¥200,000 about three months ago, paid the first due date, then stopped paying."""
     b = Builder(contract, policy, calendar)
     b.borrow(today - timedelta(days=95), 200_000)
     for n, due in enumerate(b.due_dates_before(today)):
         if n == 0:
             b.pay(due)
-    return b.entries
+    return b
 
 
-def paid_off(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> list[Entry]:
+def paid_off(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> Builder:
     """Borrowed ¥100,000 about five months ago, paid two months on time, then everything."""
     b = Builder(contract, policy, calendar)
     b.borrow(today - timedelta(days=150), 100_000)
@@ -92,21 +95,22 @@ def paid_off(contract: Contract, today: date, policy: LoanPolicy, calendar: Busi
             break
         b.pay(due)
     b.pay_off(today - timedelta(days=20))
-    return b.entries
+    return b
 
 
-def new_borrower(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> list[Entry]:
-    """First borrowing five days ago, inside the interest-free days."""
-    b = Builder(contract, policy, calendar)
-    b.borrow(today - timedelta(days=5), 50_000)
-    return b.entries
+def new_borrower(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> Builder:
+    """First borrowing five days ago by a first-time borrower with an email: inside the interest-free days."""
+    first = today - timedelta(days=5)
+    b = Builder(replace(contract, interest_free_until=interest_free_until(first, policy)), policy, calendar)
+    b.borrow(first, 50_000)
+    return b
 
 
 def heavy(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar,
-          rows: int, per_day: int = 20) -> list[Entry]:
+          rows: int, per_day: int = 20) -> Builder:
     """About ``rows`` entries: each day ``per_day`` small borrowings and as many repayments (the first
     of the day also charges the interest), around a ¥200,000 balance."""
-    days = max(1, rows // (2 * per_day + 1))
+    days = rows // (2 * per_day) + 2  # enough days even when no interest is charged
     b = Builder(contract, policy, calendar)
     start = today - timedelta(days=days)
     b.borrow(start, 200_000)
@@ -117,31 +121,36 @@ def heavy(contract: Contract, today: date, policy: LoanPolicy, calendar: Busines
             if len(b.entries) >= rows:
                 break
             b.borrow(day, 3_000 + 100 * i)
+            if len(b.entries) >= rows:
+                break
             b.pay(day, 3_000 + 100 * i + (b.state.interest_owed + b.state.late_charge_owed if i == 0 else 0))
         day += timedelta(days=1)
-    return b.entries[:rows] if len(b.entries) > rows else b.entries
+    return b
 
 
-async def write(contract_id: int, contract: Contract, entries: list[Entry], now: datetime,
-                policy: LoanPolicy, calendar: BusinessCalendar) -> None:
-    """Bulk-insert ``entries`` for a contract that has none yet, then set its cache, in the caller's transaction."""
-    state = LoanState()
-    rows = []
-    for entry in entries:
-        state.apply(entry, contract, policy, calendar)
-        occurred = datetime.combine(entry.on, time(10, 0), JST)
-        rows.append(LedgerEntry(
-            contract=contract_id, kind=entry.kind.value, occurred_at=min(occurred, now), value_date=entry.on,
-            amount=entry.amount, principal=entry.principal, interest=entry.interest, late_charge=entry.late_charge,
-            points=entry.amount if entry.kind is Kind.POINT_USE else 0, principal_after=state.principal,
-            reference="demo", reverses="",
+async def write(contract_id: int, built: Builder, now: datetime) -> None:
+    """Bulk-insert a built history for a contract that has none yet, then set its cache, in the
+    caller's ``write_tx()`` (COPY on PostgreSQL, one prepared multi-row statement on SQLite)."""
+    balance = 0
+    records = []
+    for entry in built.entries:
+        balance += entry.principal
+        occurred = min(datetime.combine(entry.on, time(10, 0), JST), now).astimezone(timezone.utc)
+        records.append((
+            contract_id, entry.kind.value, occurred, entry.on, entry.amount, entry.principal, entry.interest,
+            entry.late_charge, entry.amount if entry.kind is Kind.POINT_USE else 0, balance, "demo",
+            entry.reverses.value if entry.reverses else "",
         ))
-    for start in range(0, len(rows), CHUNK):
-        await LedgerEntry.insert(*rows[start:start + CHUNK])
+    connection = engine().current_transaction.get().connection
+    if is_postgres():
+        await connection.copy_records_to_table("ledger_entry", records=records, columns=COLUMNS)
+    else:
+        marks = ", ".join("?" for _ in COLUMNS)
+        await connection.executemany(f"INSERT INTO ledger_entry ({', '.join(COLUMNS)}) VALUES ({marks})", records)
     last = await LedgerEntry.select(LedgerEntry.id).where(LedgerEntry.contract == contract_id).order_by(
         LedgerEntry.id, ascending=False).first()
     await ContractRow.update({
-        ContractRow.principal: state.principal,
-        ContractRow.interest_free_until: contract.interest_free_until,
-        ContractRow.loan_state: loans.cache_value(state, last["id"] if last else 0),
+        ContractRow.principal: built.state.principal,
+        ContractRow.interest_free_until: built.contract.interest_free_until,
+        ContractRow.loan_state: loans.cache_value(built.state, last["id"] if last else 0),
     }).where(ContractRow.id == contract_id)

@@ -12,7 +12,7 @@ import calendar as _calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from db.tables import Contract, LedgerEntry, Member
+from db.tables import Contract, LedgerEntry
 from domain.errors import DomainError
 
 #: what a member can filter by, and the ledger kinds each covers (in display order)
@@ -173,5 +173,39 @@ async def receipt(member_id: int, entry_id: int) -> Receipt | None:
     )
 
 
-__all__ = ["HistoryPage", "HistoryRow", "Receipt", "KIND_FILTERS", "page", "months", "receipt",
-           "parse_month", "parse_kind", "HistoryFilterError", "Member"]
+@dataclass(frozen=True, slots=True)
+class HistoryView:
+    """What the history page shows: one page of rows, the filters as chosen, and any filter error."""
+
+    page: HistoryPage
+    months: list[tuple[int, int]]
+    month: str  #: 'YYYY-MM' or ''
+    kind: str  #: a key of KIND_FILTERS or ''
+    before: int | None
+    error: str = ""
+
+    def query(self, before: int | None) -> dict[str, str]:
+        """Query parameters for a link that keeps the filters (``before`` None: from the newest)."""
+        params = {"month": self.month, "kind": self.kind}
+        if before is not None:
+            params["before"] = str(before)
+        return {k: v for k, v in params.items() if v}
+
+
+def parse_before(text: str | None) -> int | None:
+    """The keyset cursor: '' → None (the newest page); ASCII digits only, a positive row id."""
+    if not text:
+        return None
+    if text.isascii() and text.isdigit() and len(text) <= 18 and int(text) > 0:
+        return int(text)
+    raise HistoryFilterError("ページの指定が正しくありません。最新の取引から表示してください。")
+
+
+async def view(member_id: int, *, month: str = "", kind: str = "", before: str = "", size: int = 20) -> HistoryView:
+    """The history page for ``member_id``; a bad filter gives an empty page with a Japanese message."""
+    try:
+        parsed_month, parsed_kind, cursor = parse_month(month), parse_kind(kind), parse_before(before)
+    except HistoryFilterError as error:
+        return HistoryView(HistoryPage([], None), await months(member_id), "", "", None, error.message)
+    rows = await page(member_id, before=cursor, month=parsed_month, kind=parsed_kind, size=size)
+    return HistoryView(rows, await months(member_id), month, kind, cursor)

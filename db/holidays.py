@@ -17,6 +17,7 @@ def is_national_holiday(day: date) -> bool:
     return bool(jpholiday.is_holiday(day))
 
 
+@lru_cache(maxsize=8)
 def business_calendar(policy: LoanPolicy) -> BusinessCalendar:
     """The calendar every money rule uses: weekends, national holidays and the policy's closed days."""
     return BusinessCalendar.for_policy(policy, is_national_holiday)

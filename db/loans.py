@@ -2,13 +2,13 @@
 
 Reading::
 
-    account = await loans.account_for_member(member_id, now, policy, calendar)
+    account = await loans.account_for_member(member_id, now, policy)
     account.position.balance, account.position.next_due_date, ...   # domain.loan.Position
 
 Writing (inside the caller's ``write_tx()``, one transaction per use case)::
 
     async with write_tx():
-        account = await loans.account_for_member(member_id, now, policy, calendar, lock=True)
+        account = await loans.account_for_member(member_id, now, policy, lock=True)
         entries = account.position.payment_entries(amount)           # domain decides
         await loans.post(account, entries, now, reference="R123")    # rows + cache, same transaction
 
@@ -26,9 +26,9 @@ from datetime import date, datetime
 from typing import Iterable
 
 from db.engine import is_postgres
+from db.holidays import business_calendar
 from db.tables import Contract as ContractRow
 from db.tables import LedgerEntry, Member
-from domain.business_days import BusinessCalendar
 from domain.due_dates import parse_due_day
 from domain.ledger import Entry, Kind
 from domain.loan import STATUS_CLOSED, Contract, LoanState, Position, jst_date, replay
@@ -73,8 +73,8 @@ def to_entry(row: dict) -> Entry:
     )
 
 
-async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, calendar: BusinessCalendar,
-                             *, lock: bool = False) -> Account | None:
+async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, *,
+                             lock: bool = False) -> Account | None:
     """The member's account as of ``now`` (their latest contract), or None when they have none.
 
     ``lock=True`` (inside ``write_tx()``) takes the contract row lock on PostgreSQL so that two money
@@ -88,19 +88,17 @@ async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, 
         return None
     member = await Member.select(Member.name, Member.member_no, Member.points, Member.status,
                                  Member.status_reason).where(Member.id == member_id).first()
-    return await _account(contract, member, now, policy, calendar)
+    return await _account(contract, member, now, policy)
 
 
-async def _account(contract: dict, member: dict, now: datetime, policy: LoanPolicy,
-                   calendar: BusinessCalendar) -> Account:
+async def _account(contract: dict, member: dict, now: datetime, policy: LoanPolicy) -> Account:
     today = jst_date(now)
+    calendar = business_calendar(policy)
     loan = terms(contract, member, policy)
     state, last_id = _cached(contract)
     if state.through is not None and state.through > today:  # a moment before the cache: replay to it
         state, last_id = LoanState(), 0
-        rows = await _rows(contract["id"], 0, until=today)
-    else:
-        rows = await _rows(contract["id"], last_id)
+    rows = await _rows(contract["id"], last_id, until=today)
     if rows:
         state = replay(loan, (to_entry(row) for row in rows), policy, calendar, start=state)
         last_id = rows[-1]["id"]
@@ -161,12 +159,12 @@ async def _rows(contract_id: int, after_id: int, *, until: date | None = None) -
     return await LedgerEntry.select(*ENTRY_COLUMNS).where(where).order_by(LedgerEntry.id)
 
 
-async def replayed_state(contract_id: int, policy: LoanPolicy, calendar: BusinessCalendar) -> LoanState:
+async def replayed_state(contract_id: int, policy: LoanPolicy) -> LoanState:
     """The state from a full replay of the ledger, ignoring the cache (for checks and repairs)."""
     contract = await ContractRow.select().where(ContractRow.id == contract_id).first()
     member = await Member.select().where(Member.id == contract["member"]).first()
     rows = await _rows(contract_id, 0)
-    return replay(terms(contract, member, policy), (to_entry(r) for r in rows), policy, calendar)
+    return replay(terms(contract, member, policy), (to_entry(r) for r in rows), policy, business_calendar(policy))
 
 
 def _day(value: date | str) -> date:

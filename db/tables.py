@@ -1,6 +1,6 @@
 """Tables. Money is integer yen (BigInt), rates integer hundredths of a percent, times aware UTC."""
 
-from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -44,6 +44,9 @@ class Contract(Table):
     status = Varchar(length=20, default="open")  #: open | closed
     interest_free_until = Date(null=True, default=None)
     principal = BigInt(default=0)  #: cached principal balance, changed in the same transaction as the ledger
+    #: cached engine state (JSON: the folded domain.loan.LoanState and the last entry id folded in), written
+    #: by db.loans.post in the same transaction as the entries; readers fold any later rows themselves
+    loan_state = Text(default="")
 
 
 class LedgerEntry(Table):
@@ -53,13 +56,15 @@ class LedgerEntry(Table):
     kind = Varchar(length=20)  #: borrowing | repayment | point_use | interest_charge | late_charge | reversal | adjustment
     occurred_at = Timestamptz()
     value_date = Date()  #: the JST calendar day the entry counts on
-    amount = BigInt()  #: yen moved (positive)
+    amount = BigInt()  #: yen (or points) moved, positive
+    # signed changes to what is owed: what is owed is always the sum of these columns (plus accrual)
     principal = BigInt(default=0)  #: signed change to the principal balance
-    interest = BigInt(default=0)  #: interest paid by this entry
-    late_charge = BigInt(default=0)  #: late charge paid by this entry
+    interest = BigInt(default=0)  #: signed change to unpaid interest (+ charged, − paid by a repayment)
+    late_charge = BigInt(default=0)  #: signed change to unpaid late charge (+ charged, − paid)
     points = BigInt(default=0)  #: points used by this entry
     principal_after = BigInt()  #: principal balance after this entry
     reference = Varchar(length=40, default="")
+    reverses = Varchar(length=20, default="")  #: for a reversal: the kind of the entry it undoes
 
 
 class MaintenanceWindow(Table):

@@ -100,7 +100,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from db import demo
     from web.app import hasher
 
-    lines = asyncio.run(_with_db(settings, demo.load(hasher=hasher(settings), now=Clock(settings.clock).now())))
+    load = demo.load(hasher=hasher(settings), now=Clock(settings.clock).now(), policy=settings.loan_policy(),
+                     bulk_rows=settings.demo_bulk_rows)
+    lines = asyncio.run(_with_db(settings, load))
     print("デモ会員（ログイン情報）:")
     for line in lines:
         print("  " + line)

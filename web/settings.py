@@ -122,6 +122,7 @@ class Settings:
     loan_first_due_rules: tuple[str, ...] = ("5:19:1:2", "15:31:1:1", "25:9:0:1", "31:14:0:1")
     loan_interest_free_days: int = 30
     loan_closed_days: tuple[str, ...] = ("12:31", "1:1", "1:2", "1:3")  #: month:day closed every year
+    demo_bulk_rows: int = 100_000  #: ledger rows of the demo member kept for the history benchmark
 
     # --- the interest simulator (product.md §7) -----------------------------------------------------
     simulator_months_max: int = 120  #: the longest schedule shown or accepted

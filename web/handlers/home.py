@@ -1,18 +1,29 @@
-"""The signed-in home page."""
+"""The signed-in home page: every figure of the member's loan, and the piece that refreshes itself."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
+from db import loans
 from web import render
 
 
 @get("/home")
-async def show_home(request: Request, member: NamedDependency[dict]) -> Template:
+async def show_home(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Template:
     """ホーム: what the member owes and can do, at a glance."""
-    return render.page(request, "pages/home.html", {"nav": "home", "member": member})
+    account = await loans.account_for_member(member["id"], now, request.app.state.settings.loan_policy())
+    return render.page(request, "pages/home.html", {"nav": "home", "member": member, "account": account})
 
 
-ROUTES = [show_home]
+@get("/home/summary")
+async def home_summary(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Template:
+    """The figures alone: swapped in when money moved (the ``money-moved`` event)."""
+    account = await loans.account_for_member(member["id"], now, request.app.state.settings.loan_policy())
+    return render.fragment(request, "home/_summary.html", {"account": account})
+
+
+ROUTES = [show_home, home_summary]

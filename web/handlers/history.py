@@ -1,0 +1,43 @@
+"""取引履歴 (keyset pages, month and kind filters) and each payment's 受取証書."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from db import history
+from web import render
+
+
+@get("/history")
+async def show_history(request: Request, member: NamedDependency[dict], month: FromQuery[str] = "",
+                       kind: FromQuery[str] = "", before: FromQuery[str] = "") -> Template:
+    """The newest page (or the page before ``before``), filtered by month and kind."""
+    size = request.app.state.settings.history_page_size
+    view = await history.view(member["id"], month=month, kind=kind, before=before, size=size)
+    return render.page(request, "pages/history.html", {"nav": "history", "view": view},
+                       status=400 if view.error else 200)
+
+
+@get("/history/rows")
+async def history_rows(request: Request, member: NamedDependency[dict], month: FromQuery[str] = "",
+                       kind: FromQuery[str] = "", before: FromQuery[str] = "") -> Template:
+    """The next rows and a new もっと見る, swapped in place of the old one."""
+    size = request.app.state.settings.history_page_size
+    view = await history.view(member["id"], month=month, kind=kind, before=before, size=size)
+    return render.fragment(request, "history/_rows.html", {"view": view}, status=400 if view.error else 200)
+
+
+@get("/history/{entry_id:int}/receipt")
+async def show_receipt(request: Request, member: NamedDependency[dict], entry_id: FromPath[int]) -> Template:
+    """受取証書 (貸金業法18条) for one of the member's payments; anything else is 404."""
+    receipt = await history.receipt(member["id"], entry_id)
+    if receipt is None:
+        raise NotFoundException()
+    return render.page(request, "pages/receipt.html", {"nav": "history", "receipt": receipt})
+
+
+ROUTES = [show_history, history_rows, show_receipt]
