@@ -48,7 +48,8 @@ def free_port() -> int:
 class Server:
     """A ``kaiin serve`` process with its own SQLite database and data folder."""
 
-    def __init__(self, folder: Path, env: dict[str, str] | None = None, *, demo: bool = True) -> None:
+    def __init__(self, folder: Path, env: dict[str, str] | None = None, *, demo: bool = True,
+                 command: tuple[str, ...] = ("web.cli", "serve")) -> None:
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
         self.folder = folder
@@ -65,10 +66,12 @@ class Server:
             "KAIIN_ARGON2_TIME_COST": "1",
             "KAIIN_ARGON2_MEMORY_KIB": "8192",
             "KAIIN_CLOCK": TEST_CLOCK,  # outside every maintenance window, whatever day the suite runs
+            "KAIIN_DEMO_BULK_ROWS": "500",  # the demo's many-rows member, small: the benchmark keeps 100,000
             **(env or {}),
         }
         self.env.pop("REDIS_URL", None)
         self.demo = demo
+        self.command = command
         self.process: subprocess.Popen | None = None
 
     def kaiin(self, *args: str) -> str:
@@ -84,7 +87,7 @@ class Server:
         self.kaiin("migrate")
         if self.demo:
             self.kaiin("demo")
-        self.process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], cwd=ROOT, env=self.env,
+        self.process = subprocess.Popen([sys.executable, "-m", *self.command], cwd=ROOT, env=self.env,
                                         stdout=self.log.open("w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -108,8 +111,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(folder: Path, env: dict[str, str] | None = None, *, demo: bool = True):
-    server = Server(folder, env, demo=demo).start()
+def running_server(folder: Path, env: dict[str, str] | None = None, *, demo: bool = True,
+                   command: tuple[str, ...] = ("web.cli", "serve")):
+    server = Server(folder, env, demo=demo, command=command).start()
     try:
         yield server
     finally:
@@ -118,7 +122,8 @@ def running_server(folder: Path, env: dict[str, str] | None = None, *, demo: boo
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("server")) as running:
+    """The app as ``kaiin serve`` runs it, plus the test-only ``POST /_test/login/{member_id}`` sign-in."""
+    with running_server(tmp_path_factory.mktemp("server"), command=("tests.browser.member_server",)) as running:
         yield running
 
 
