@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -156,7 +157,8 @@ async def page(context, request):
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(Exception):
-        await page.screenshot(path=ARTIFACTS / f"{request.node.name}.png", full_page=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
+        await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
 async def screenshot(page, name: str) -> Path:
