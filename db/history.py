@@ -12,7 +12,7 @@ import calendar as _calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from db.tables import Contract, LedgerEntry
+from db.tables import LedgerEntry
 from domain.errors import DomainError
 
 #: what a member can filter by, and the ledger kinds each covers (in display order)
@@ -22,7 +22,6 @@ KIND_FILTERS: dict[str, tuple[str, ...]] = {
     "point_use": ("point_use",),
     "correction": ("reversal", "adjustment"),
 }
-LISTED_KINDS = tuple(kind for kinds in KIND_FILTERS.values() for kind in kinds)
 RECEIPT_KINDS = ("repayment", "point_use")
 
 
@@ -95,31 +94,39 @@ def parse_kind(text: str | None) -> str | None:
     return text
 
 
-async def member_contract_id(member_id: int) -> int | None:
-    row = await Contract.select(Contract.id).where(Contract.member == member_id).order_by(
-        Contract.id, ascending=False).first()
-    return row["id"] if row else None
+CONTRACT_OF_MEMBER = "(SELECT id FROM contract WHERE member = {} ORDER BY id DESC LIMIT 1)"
+#: first and last entry dates, each one index probe (MIN and MAX together would scan the whole range)
+MONTHS_SQL = (
+    "SELECT (SELECT e.value_date FROM ledger_entry e WHERE e.contract = c.id ORDER BY e.value_date LIMIT 1) AS first,"
+    " (SELECT e.value_date FROM ledger_entry e WHERE e.contract = c.id ORDER BY e.value_date DESC LIMIT 1) AS last"
+    " FROM contract c WHERE c.member = {} ORDER BY c.id DESC LIMIT 1"
+)
+HIDDEN_KINDS = ("interest_charge", "late_charge")  #: shown inside each repayment's split, not as rows
 
 
 async def page(member_id: int, *, before: int | None = None, month: tuple[int, int] | None = None,
                kind: str | None = None, size: int = 20) -> HistoryPage:
-    """One page of the member's history, newest first, rows with id < ``before``."""
-    contract_id = await member_contract_id(member_id)
-    if contract_id is None:
-        return HistoryPage([], None)
-    where = LedgerEntry.contract == contract_id
-    where &= LedgerEntry.kind.is_in(list(KIND_FILTERS[kind] if kind else LISTED_KINDS))
+    """One page of the member's history, newest first, rows with id < ``before``: one query.
+
+    Without a kind filter the hidden kinds are excluded with NOT IN, so the planner walks the index
+    (contract, id) backwards and stops after ``size + 1`` rows whatever the ledger's length.
+    """
+    sql = ["SELECT id, kind, value_date, occurred_at, amount, principal, interest, late_charge, points,"
+           " principal_after FROM ledger_entry WHERE contract = " + CONTRACT_OF_MEMBER]
+    args: list = [member_id]
+    kinds = KIND_FILTERS[kind] if kind else HIDDEN_KINDS
+    sql.append(f" AND kind {'IN' if kind else 'NOT IN'} ({', '.join('{}' for _ in kinds)})")
+    args += kinds
     if before is not None:
-        where &= LedgerEntry.id < before
+        sql.append(" AND id < {}")
+        args.append(before)
     if month is not None:
         year, mon = month
-        where &= LedgerEntry.value_date >= date(year, mon, 1)
-        where &= LedgerEntry.value_date <= date(year, mon, _calendar.monthrange(year, mon)[1])
-    rows = await LedgerEntry.select(
-        LedgerEntry.id, LedgerEntry.kind, LedgerEntry.value_date, LedgerEntry.occurred_at, LedgerEntry.amount,
-        LedgerEntry.principal, LedgerEntry.interest, LedgerEntry.late_charge, LedgerEntry.points,
-        LedgerEntry.principal_after,
-    ).where(where).order_by(LedgerEntry.id, ascending=False).limit(size + 1)
+        sql.append(" AND value_date >= {} AND value_date <= {}")
+        args += [date(year, mon, 1), date(year, mon, _calendar.monthrange(year, mon)[1])]
+    sql.append(" ORDER BY id DESC LIMIT {}")
+    args.append(size + 1)
+    rows = await LedgerEntry.raw("".join(sql), *args)
     more = len(rows) > size
     rows = rows[:size]
     return HistoryPage([_row(r) for r in rows], rows[-1]["id"] if more else None)
@@ -136,22 +143,20 @@ def _row(r: dict) -> HistoryRow:
 
 
 async def months(member_id: int) -> list[tuple[int, int]]:
-    """The months that have entries, newest first (for the month filter), from the first to the last."""
-    contract_id = await member_contract_id(member_id)
-    if contract_id is None:
+    """The months from the member's last entry back to the first, newest first (for the month filter)."""
+    rows = await LedgerEntry.raw(MONTHS_SQL, member_id)
+    if not rows or rows[0]["first"] is None:
         return []
-    first = await LedgerEntry.select(LedgerEntry.value_date).where(LedgerEntry.contract == contract_id).order_by(
-        LedgerEntry.id).first()
-    last = await LedgerEntry.select(LedgerEntry.value_date).where(LedgerEntry.contract == contract_id).order_by(
-        LedgerEntry.id, ascending=False).first()
-    if first is None or last is None:
-        return []
-    out, (year, mon) = [], (last["value_date"].year, last["value_date"].month)
-    stop = (first["value_date"].year, first["value_date"].month)
-    while (year, mon) >= stop:
+    first, last = _day(rows[0]["first"]), _day(rows[0]["last"])
+    out, (year, mon) = [], (last.year, last.month)
+    while (year, mon) >= (first.year, first.month):
         out.append((year, mon))
         year, mon = (year, mon - 1) if mon > 1 else (year - 1, 12)
     return out
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 async def receipt(member_id: int, entry_id: int) -> Receipt | None:
@@ -201,11 +206,14 @@ def parse_before(text: str | None) -> int | None:
     raise HistoryFilterError("ページの指定が正しくありません。最新の取引から表示してください。")
 
 
-async def view(member_id: int, *, month: str = "", kind: str = "", before: str = "", size: int = 20) -> HistoryView:
-    """The history page for ``member_id``; a bad filter gives an empty page with a Japanese message."""
+async def view(member_id: int, *, month: str = "", kind: str = "", before: str = "", size: int = 20,
+               with_months: bool = True) -> HistoryView:
+    """The history page for ``member_id``; a bad filter gives an empty page with a Japanese message.
+    ``with_months=False`` skips the month list (the もっと見る fragment has no filter form)."""
+    listed = await months(member_id) if with_months else []
     try:
         parsed_month, parsed_kind, cursor = parse_month(month), parse_kind(kind), parse_before(before)
     except HistoryFilterError as error:
-        return HistoryView(HistoryPage([], None), await months(member_id), "", "", None, error.message)
+        return HistoryView(HistoryPage([], None), listed, "", "", None, error.message)
     rows = await page(member_id, before=cursor, month=parsed_month, kind=parsed_kind, size=size)
-    return HistoryView(rows, await months(member_id), month, kind, cursor)
+    return HistoryView(rows, listed, month, kind, cursor)

@@ -73,6 +73,15 @@ def to_entry(row: dict) -> Entry:
     )
 
 
+#: the contract, its member's standing and the id of its last ledger row, in one query
+ACCOUNT_SQL = (
+    "SELECT c.*, m.name AS member_name, m.member_no AS member_no, m.points AS points, m.status AS member_status,"
+    " m.status_reason AS member_status_reason,"
+    " (SELECT MAX(e.id) FROM ledger_entry e WHERE e.contract = c.id) AS last_entry_id"
+    " FROM contract c JOIN member m ON m.id = c.member WHERE c.member = {} ORDER BY c.id DESC LIMIT 1"
+)
+
+
 async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, *,
                              lock: bool = False) -> Account | None:
     """The member's account as of ``now`` (their latest contract), or None when they have none.
@@ -80,14 +89,13 @@ async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, 
     ``lock=True`` (inside ``write_tx()``) takes the contract row lock on PostgreSQL so that two money
     movements for one contract run one after the other.
     """
-    query = ContractRow.select().where(ContractRow.member == member_id).order_by(ContractRow.id, ascending=False)
-    if lock and is_postgres():
-        query = query.lock_rows("UPDATE")
-    contract = await query.first()
-    if contract is None:
+    lock_clause = " FOR UPDATE OF c" if lock and is_postgres() else ""
+    rows = await ContractRow.raw(ACCOUNT_SQL + lock_clause, member_id)  # one round trip on the common path
+    if not rows:
         return None
-    member = await Member.select(Member.name, Member.member_no, Member.points, Member.status,
-                                 Member.status_reason).where(Member.id == member_id).first()
+    contract = rows[0]
+    member = {"name": contract["member_name"], "member_no": contract["member_no"], "points": contract["points"],
+              "status": contract["member_status"], "status_reason": contract["member_status_reason"]}
     return await _account(contract, member, now, policy)
 
 
@@ -98,7 +106,8 @@ async def _account(contract: dict, member: dict, now: datetime, policy: LoanPoli
     state, last_id = _cached(contract)
     if state.through is not None and state.through > today:  # a moment before the cache: replay to it
         state, last_id = LoanState(), 0
-    rows = await _rows(contract["id"], last_id, until=today)
+    newest = contract.get("last_entry_id")
+    rows = [] if (newest or 0) <= last_id else await _rows(contract["id"], last_id, until=today)
     if rows:
         state = replay(loan, (to_entry(row) for row in rows), policy, calendar, start=state)
         last_id = rows[-1]["id"]

@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def bench_server(folder: Path, env: dict[str, str] | None = None, *, demo: bool = True):
+def bench_server(folder: Path, env: dict[str, str] | None = None, *, demo: bool = True,
+                 command: tuple[str, ...] = ("web.cli", "serve")):
     """A real server with the floor route (``/_bench/floor``), pinned to CPU 0 when taskset exists."""
-    server = Server(folder, {"KAIIN_BENCH_ROUTES": "1", **(env or {})}, demo=demo).start()
+    server = Server(folder, {"KAIIN_BENCH_ROUTES": "1", **(env or {})}, demo=demo, command=command).start()
     if shutil.which("taskset") and server.process:
         subprocess.run(["taskset", "-pc", "0", str(server.process.pid)], capture_output=True)
     try:

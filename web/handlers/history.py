@@ -27,7 +27,7 @@ async def history_rows(request: Request, member: NamedDependency[dict], month: F
                        kind: FromQuery[str] = "", before: FromQuery[str] = "") -> Template:
     """The next rows and a new もっと見る, swapped in place of the old one."""
     size = request.app.state.settings.history_page_size
-    view = await history.view(member["id"], month=month, kind=kind, before=before, size=size)
+    view = await history.view(member["id"], month=month, kind=kind, before=before, size=size, with_months=False)
     return render.fragment(request, "history/_rows.html", {"view": view}, status=400 if view.error else 200)
 
 

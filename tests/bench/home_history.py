@@ -1,0 +1,103 @@
+"""Home and history partials: throughput against the framework floor, server time, and history with
+100 vs 100,000 ledger rows (keyset paging must stay flat).
+
+Run: ``.venv/bin/python -m tests.bench.home_history`` (part of ``make bench``). Prints markdown for
+docs/benchmarks.md. Uses the demo members (the many-rows member with 100,000 rows) plus one member with
+100 rows written the same way, signed in through the test-only sign-in route.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from tests.bench.common import ROOT, bench_server, row, server_timing, wrk
+
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+SMALL_CARD = "6789012345"
+
+
+async def _add_small_member(rows: int) -> int:
+    """A member whose ledger has ``rows`` rows, written by the demo's bulk writer; returns the member id."""
+    from datetime import datetime, timezone
+
+    from db import accounts, demo_loans, engine, loans
+    from db.engine import write_tx
+    from db.hashing import SecretHasher
+    from db.holidays import business_calendar
+    from db.tables import Card, Contract, Member
+    from web.clock import Clock
+    from web.settings import ROOT as APP_ROOT, Settings
+
+    settings = Settings.from_env()
+    engine.configure(settings.database_url, root=APP_ROOT)
+    now = Clock(settings.clock).now() if settings.clock else datetime.now(timezone.utc)
+    policy = settings.loan_policy()
+    hasher = SecretHasher(time_cost=1, memory_kib=1024, parallelism=1)
+    new = accounts.NewMember(name="小林 百件", card_number=SMALL_CARD, pin="6789", credit_limit=1_000_000, rate=1500,
+                             due_day="15", opened_on=now.date())
+    await accounts.create_member(new, hasher=hasher, now=now)
+    member_id = (await Card.select(Card.member).where(Card.card_number == SMALL_CARD).first())["member"]
+    async with write_tx():
+        contract = await Contract.select().where(Contract.member == member_id).first()
+        member = await Member.select().where(Member.id == member_id).first()
+        terms = loans.terms(contract, member, policy)
+        built = demo_loans.heavy(terms, now.date(), policy, business_calendar(policy), rows=rows)
+        await demo_loans.write(contract["id"], built, now)
+    return member_id
+
+
+def _member_ids(env: dict[str, str], rows: int) -> dict[str, int]:
+    code = f"import asyncio, json; from tests.bench.home_history import _add_small_member; print(json.dumps(asyncio.run(_add_small_member({rows}))))"
+    small = json.loads(subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                                      check=True).stdout)
+    return {"on_time": 1, "heavy": 5, "small": small}  # demo members are created in order (db/demo.py)
+
+
+def _session_cookie(base: str, member_id: int) -> str:
+    request = urllib.request.Request(f"{base}/_test/login/{member_id}", method="POST")
+    with urllib.request.urlopen(request) as response:
+        return "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie"))
+
+
+def _first_id(base: str, headers: dict[str, str], query: str) -> int:
+    request = urllib.request.Request(f"{base}/history/rows?{query}", headers=headers)
+    with urllib.request.urlopen(request) as response:
+        text = response.read().decode()
+    return int(text.split('data-testid="history-row" data-value="', 1)[1].split('"', 1)[0])
+
+
+def main() -> None:
+    env = {"KAIIN_DEMO_BULK_ROWS": "100000"}
+    with tempfile.TemporaryDirectory() as folder, bench_server(Path(folder), env,
+                                                               command=("tests.browser.member_server",)) as server:
+        ids = _member_ids(server.env, 100)
+        base = f"http://127.0.0.1:{server.port}"
+        cookie = {name: {"Cookie": _session_cookie(base, member_id), **HTMX} for name, member_id in ids.items()}
+        deep = _first_id(base, cookie["heavy"], "") - 50_000  # a cursor half-way down 100,000 rows
+        routes = [
+            ("`/home/summary` (home partial)", "/home/summary", cookie["on_time"]),
+            ("`/history/rows` (history partial, 100 rows)", "/history/rows", cookie["small"]),
+            ("`/history/rows` (history partial, 100,000 rows)", "/history/rows", cookie["heavy"]),
+            ("`/history/rows?before=…` (100,000 rows, half-way down)", f"/history/rows?before={deep}", cookie["heavy"]),
+            ("`/history/rows?kind=repayment` (100,000 rows)", "/history/rows?kind=repayment", cookie["heavy"]),
+        ]
+        wrk(f"{base}/_bench/floor", seconds=2)  # warm-up
+        floor = wrk(f"{base}/_bench/floor")
+        results = [(name, wrk(f"{base}{path}", headers=headers), server_timing(f"{base}{path}", headers=headers))
+                   for name, path, headers in routes]
+    print("| route | req/s | of floor | p50 ms | p99 ms | server p50 ms | server p95 ms |\n|---|---|---|---|---|---|---|")
+    print(row("`/_bench/floor` (trivial route)", floor, floor) + " | |")
+    for name, result, timing in results:
+        assert result["errors"] == 0, (name, result)
+        print(row(name, result, floor) + f" {timing['p50']:.2f} | {timing['p95']:.2f} |")
+    small, heavy = results[1][2]["p50"], results[2][2]["p50"]
+    print(f"\nhistory partial, server time p50: 100,000 rows / 100 rows = {heavy / small:.2f}× (budget ≤ 1.5×)")
+
+
+if __name__ == "__main__":
+    main()
