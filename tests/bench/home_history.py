@@ -1,7 +1,7 @@
 """Home and history partials: throughput against the framework floor, server time, and history with
 100 vs 100,000 ledger rows (keyset paging must stay flat).
 
-Run: ``.venv/bin/python -m tests.bench.home_history`` (part of ``make bench``). Prints markdown for
+Run: ``.venv/bin/python -m tests.bench.home_history [postgresql://…/db]`` (SQLite part of ``make bench``). Prints markdown for
 docs/benchmarks.md. Uses the demo members (the many-rows member with 100,000 rows) plus one member with
 100 rows written the same way, signed in through the test-only sign-in route.
 """
@@ -73,6 +73,9 @@ def _first_id(base: str, headers: dict[str, str], query: str) -> int:
 
 def main() -> None:
     env = {"KAIIN_DEMO_BULK_ROWS": "100000"}
+    if len(sys.argv) > 1:  # a PostgreSQL URL (its database is emptied first): the same runs on the pooled engine
+        subprocess.run(["psql", sys.argv[1], "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"], check=True)
+        env |= {"DATABASE_URL": sys.argv[1], "KAIIN_DB_POOL_MAX": "8"}
     with tempfile.TemporaryDirectory() as folder, bench_server(Path(folder), env,
                                                                command=("tests.browser.member_server",)) as server:
         ids = _member_ids(server.env, 100)
