@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from db import accounts, engine
-from domain.errors import DomainError
+from domain.errors import DomainError, LoanError
+from domain.interest import check_contract_terms
 from domain.maintenance import MaintenanceError, operator_window, parse_operator_time
 from web import filters
 from web.clock import Clock
@@ -119,6 +120,10 @@ def cmd_member_create(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--web-id と --password は一緒に指定してください")
     if args.limit <= 0 or args.balance < 0 or args.balance > args.limit:
         raise CommandError("--limit は正の整数、--balance は 0 以上で限度額以下です")
+    try:
+        check_contract_terms(args.limit, args.rate, settings.loan_policy())
+    except LoanError as error:
+        raise CommandError(f"--limit / --rate: {error.message}") from None
     new = accounts.NewMember(
         name=args.name, card_number=card, pin=pin, web_id=args.web_id, password=args.password, email=args.email,
         birth_date=args.birth_date, credit_limit=args.limit, rate=args.rate, due_day=args.due_day,

@@ -14,6 +14,7 @@ def env(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KAIIN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KAIIN_ARGON2_TIME_COST", "1")
     monkeypatch.setenv("KAIIN_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("KAIIN_DEMO_BULK_ROWS", "300")
     return database_url
 
 
@@ -25,6 +26,8 @@ def env(database_url, tmp_path, monkeypatch):
         (["member", "create", "--card", "1234567890", "--pin", "12a4"], "--pin"),
         (["member", "create", "--card", "1234567890", "--pin", "1234", "--web-id", "taro2024"], "--password"),
         (["member", "create", "--card", "1234567890", "--pin", "1234", "--limit", "-5"], "--limit"),
+        (["member", "create", "--card", "1234567890", "--pin", "1234", "--limit", "1000000", "--rate", "17.8"], "利息制限法"),
+        (["member", "create", "--card", "1234567890", "--pin", "1234", "--limit", "5000", "--rate", "15.0"], "限度額"),
     ],
 )
 def test_bad_arguments_get_one_clear_line(env, capsys, args, message):
