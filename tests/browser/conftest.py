@@ -90,7 +90,7 @@ class Server:
             self.kaiin("demo")
         self.process = subprocess.Popen([sys.executable, "-m", *self.command], cwd=ROOT, env=self.env,
                                         stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: a loaded 2-core machine starts slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
