@@ -31,12 +31,12 @@ class DueDayChange:
         """One Japanese sentence for the confirmation and the result."""
         new = due_day_label(self.new_day)
         if self.first_new_due_date is None:
-            return f"返済日を毎月{new}に変更します。次回のお借入れ後の最初の返済期日から適用されます。"
+            return f"返済日を毎月{new}に変更しました。次回のお借入れ後の最初の返済期日から適用されます。"
         first = self.first_new_due_date
         current = self.current_due_date
         assert current is not None
         return (
-            f"返済日を毎月{new}に変更します。{current.month}月{current.day}日の返済期日はそのままで、"
+            f"返済日を毎月{new}に変更しました。{current.month}月{current.day}日の返済期日はそのままで、"
             f"{first.year}年{first.month}月{first.day}日の返済期日から新しい返済日になります。"
         )
 

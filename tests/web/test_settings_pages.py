@@ -97,3 +97,25 @@ def test_forms_need_csrf(client, member):
     response = client.post("/settings/profile", data={"postcode": "100-0001", "address": "東京都"})
     assert response.status_code == 403
     assert run(ms.profile_of(member)) is None
+
+
+def test_due_day_round_trip(settings, client):
+    from datetime import date
+
+    member_id = make_member(settings, balance=100_000, borrowed_on=date(2026, 11, 2), opened_on=date(2026, 11, 2))
+    sign_in(client, member_id)
+    form = client.get("/settings/due-day").text
+    assert 'data-testid="applies-from-25" data-value="2027-01-25"' in form
+    assert 'data-testid="next-due-date" data-value="2026-12-07"' in form
+    done = _post(client, "/settings/due-day", {"due_day": "25"})
+    assert done.status_code == 200 and "2027年1月25日の返済期日から" in done.text
+    assert 'data-testid="setting-due-day" data-value="25"' in client.get("/settings").text
+
+
+@pytest.mark.parametrize("value, message", [("10", "5日・15日・25日・末日"), ("", "5日・15日・25日・末日"), ("5", "すでに毎月5日")])
+def test_due_day_bad_input(settings, client, value, message):
+    member_id = make_member(settings)
+    sign_in(client, member_id)
+    response = _post(client, "/settings/due-day", {"due_day": value})
+    assert response.status_code == 422 and message in response.text
+    assert 'data-value="5"' in client.get("/settings").text

@@ -17,7 +17,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Template
 
-from db import member_settings
+from db import due_day, member_settings
 from domain.errors import DomainError
 from domain.profile import format_postcode, parse_profile
 from domain.reminders import parse_preference
@@ -119,4 +119,34 @@ async def save_reminder(request: Request, member: NamedDependency[dict], now: Na
     return render.redirect(request, "/settings?saved=reminder")
 
 
-ROUTES = [show_settings, show_profile, save_profile, show_reminder, save_reminder]
+# --- 返済日 ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class DueDayForm:
+    due_day: str = ""
+
+
+async def _due_day_context(request: Request, member_id: int, now: datetime, chosen: str = "") -> dict[str, Any]:
+    options = await due_day.options(member_id, now, request.app.state.settings.loan_policy())
+    return {"options": options, "chosen": chosen, "day_text": due_day.due_day_text}
+
+
+@get("/settings/due-day")
+async def show_due_day(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Template:
+    """Each choice says from which due date it would apply, before the member picks one."""
+    return _page(request, "pages/settings_due_day.html", await _due_day_context(request, member["id"], now))
+
+
+@post("/settings/due-day")
+async def save_due_day(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime],
+                       data: Annotated[DueDayForm, FORM]) -> Response | Template:
+    try:
+        change = await due_day.change_due_day(member["id"], data.due_day, now, request.app.state.settings.loan_policy())
+    except DomainError as error:
+        context = await _due_day_context(request, member["id"], now, data.due_day)
+        return _page(request, "pages/settings_due_day.html", context, error)
+    return _page(request, "pages/settings_done.html", {"title": "返済日を変更しました", "message": change.summary()})
+
+
+ROUTES = [show_settings, show_profile, save_profile, show_reminder, save_reminder, show_due_day, save_due_day]
