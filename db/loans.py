@@ -31,7 +31,7 @@ from db.tables import Contract as ContractRow
 from db.tables import LedgerEntry, Member
 from domain.due_dates import parse_due_day
 from domain.ledger import Entry, Kind
-from domain.loan import STATUS_CLOSED, Contract, LoanState, Position, jst_date, replay
+from domain.loan import STATUS_CLOSED, Contract, LoanState, Position, jst_date, replay, with_interest_free
 from domain.policy import LoanPolicy
 
 ENTRY_COLUMNS = (
@@ -53,6 +53,7 @@ class Account:
     opened_on: date
     position: Position
     last_entry_id: int  #: the last ledger row folded into ``position`` (0 when none)
+    interest_free_eligible: bool = False  #: a first-time borrower with a verified email (first contract)
 
 
 def terms(contract: dict, member: dict, policy: LoanPolicy) -> Contract:
@@ -76,7 +77,8 @@ def to_entry(row: dict) -> Entry:
 #: the contract, its member's standing and the id of its last ledger row, in one query
 ACCOUNT_SQL = (
     "SELECT c.*, m.name AS member_name, m.member_no AS member_no, m.points AS points, m.status AS member_status,"
-    " m.status_reason AS member_status_reason,"
+    " m.status_reason AS member_status_reason, m.email_verified AS email_verified,"
+    " (SELECT COUNT(*) FROM contract o WHERE o.member = c.member) AS contracts,"
     " (SELECT MAX(e.id) FROM ledger_entry e WHERE e.contract = c.id) AS last_entry_id"
     " FROM contract c JOIN member m ON m.id = c.member WHERE c.member = {} ORDER BY c.id DESC LIMIT 1"
 )
@@ -116,6 +118,7 @@ async def _account(contract: dict, member: dict, now: datetime, policy: LoanPoli
         points=member["points"], contract_id=contract["id"], contract_no=contract["contract_no"],
         opened_on=_day(contract["opened_on"]), position=Position.of(loan, state, today, policy, calendar),
         last_entry_id=last_id,
+        interest_free_eligible=bool(contract.get("email_verified")) and contract.get("contracts", 1) == 1,
     )
 
 
@@ -124,15 +127,18 @@ async def post(account: Account, entries: Iterable[Entry], now: datetime, *, ref
     """Append ``entries`` (dated ``account.position.as_of``) and update the contract's cache.
 
     Call inside ``write_tx()`` with an account read in that transaction (``lock=True``). ``points`` is
-    recorded on the payment entry paid with points. Returns the new row ids, in order.
+    recorded on the payment entry paid with points. The first borrowing of a member eligible for the
+    interest-free days (``Account.interest_free_eligible``) also sets the contract's interest-free end.
+    Returns the new row ids, in order.
     """
     position = account.position
-    state = position.state.copy()
+    state, terms_now = position.state.copy(), position.contract
     ids = []
     for entry in entries:
         if entry.on != position.as_of:
             raise ValueError("entries are posted on the day of the position")
-        state.apply(entry, position.contract, position.policy, position.calendar)
+        terms_now = with_interest_free(terms_now, state, entry, account.interest_free_eligible, position.policy)
+        state.apply(entry, terms_now, position.policy, position.calendar)
         row = LedgerEntry(
             contract=account.contract_id, kind=entry.kind.value, occurred_at=now, value_date=entry.on,
             amount=entry.amount, principal=entry.principal, interest=entry.interest,
@@ -143,9 +149,10 @@ async def post(account: Account, entries: Iterable[Entry], now: datetime, *, ref
         await row.save()
         ids.append(row.id)
     if ids:
-        await ContractRow.update(
-            {ContractRow.principal: state.principal, ContractRow.loan_state: cache_value(state, ids[-1])}
-        ).where(ContractRow.id == account.contract_id)
+        await ContractRow.update({
+            ContractRow.principal: state.principal, ContractRow.loan_state: cache_value(state, ids[-1]),
+            ContractRow.interest_free_until: terms_now.interest_free_until,
+        }).where(ContractRow.id == account.contract_id)
     return ids
 
 

@@ -30,7 +30,7 @@ from typing import Iterable
 from domain.business_days import BusinessCalendar
 from domain.due_dates import Month, add_months, due_date, first_due_month
 from domain.errors import LoanError
-from domain.interest import Split, allocate, amount_due, format_rate, year_days
+from domain.interest import Split, allocate, amount_due, format_rate, interest_free_until, year_days
 from domain.ledger import Entry, Kind
 from domain.policy import LoanPolicy
 
@@ -208,6 +208,16 @@ class LoanState:
         )
 
 
+def with_interest_free(contract: Contract, state: LoanState, entry: Entry, eligible: bool,
+                       policy: LoanPolicy) -> Contract:
+    """The terms once ``entry`` is applied: the first borrowing of an eligible member (first-time borrower
+    with a registered email) starts the interest-free days, from the day after it."""
+    if eligible and entry.kind is Kind.BORROWING and state.first_borrowed_on is None \
+            and contract.interest_free_until is None:
+        return replace(contract, interest_free_until=interest_free_until(entry.on, policy))
+    return contract
+
+
 def replay(contract: Contract, entries: Iterable[Entry], policy: LoanPolicy, calendar: BusinessCalendar,
            start: LoanState | None = None) -> LoanState:
     """Fold ``entries`` (in date order) into ``start`` (default: an empty contract); returns a new state."""
@@ -357,6 +367,7 @@ def _status(contract: Contract, now: LoanState) -> tuple[str, str]:
 
 
 __all__ = [
-    "JST", "Contract", "LoanState", "Position", "replay", "payment_entries", "jst_date", "format_rate",
+    "JST", "Contract", "LoanState", "Position", "replay", "payment_entries", "with_interest_free", "jst_date",
+    "format_rate",
     "STATUS_ACTIVE", "STATUS_STOPPED", "STATUS_SUSPENDED", "STATUS_CLOSED",
 ]

@@ -121,6 +121,28 @@ def test_a_failed_post_changes_nothing(borrower):
     assert run(_ledger_sums(account(member_id).contract_id)) == before
 
 
+@pytest.mark.parametrize("email, free_until", [("hanako@example.jp", date(2026, 12, 10)), (None, None)])
+def test_first_borrowing_with_a_registered_email_is_interest_free(settings, email, free_until):
+    member_id = make_member(settings, email=email)
+    on = NOW - timedelta(days=10)  # 2026-11-10
+
+    async def borrow(amount: int, when) -> None:
+        async with write_tx():
+            acc = await loans.account_for_member(member_id, when, POLICY, lock=True)
+            await loans.post(acc, [acc.position.borrowing_entry(amount)], when)
+
+    run(borrow(100_000, on))
+    run(borrow(20_000, on + timedelta(days=2)))  # a second borrowing inside the days: free too, end unchanged
+    row = run(Contract.select(Contract.interest_free_until).where(Contract.member == member_id).first().run())
+    assert row["interest_free_until"] == free_until
+    pos = account(member_id).position
+    assert pos.contract.interest_free_until == free_until
+    if email:
+        assert pos.accrued_interest == 0 and pos.payoff == 120_000
+    else:
+        assert pos.accrued_interest == 565  # 100,000 × 10 days + 20,000 × 8 days at 17.8% = 565.7
+
+
 def test_rows_written_without_the_cache_are_still_counted(settings):
     member_id = make_member(settings, balance=100_000, borrowed_on=date(2026, 10, 1), due_day="15")
     pos = account(member_id).position  # the opening borrowing has no cache: the reader folds it in

@@ -159,6 +159,17 @@ def test_interest_free_period():
     assert entries[-1].principal == -5_000 and entries[-1].interest == 0
 
 
+def test_first_borrowing_of_an_eligible_member_starts_the_interest_free_days():
+    from domain.loan import with_interest_free
+
+    empty, first = LoanState(), borrowing(date(2025, 4, 1), 10_000)
+    assert with_interest_free(C15, empty, first, True, POLICY).interest_free_until == date(2025, 5, 1)
+    assert with_interest_free(C15, empty, first, False, POLICY).interest_free_until is None  # no email
+    later = replay(C15, [first], POLICY, CALENDAR)
+    assert with_interest_free(C15, later, borrowing(date(2025, 4, 9), 1), True, POLICY) is C15  # not the first
+    assert with_interest_free(FREE, empty, first, True, POLICY) is FREE  # already set
+
+
 def test_amount_due_is_required_inside_the_interest_free_period():
     contract = Contract(limit=500_000, rate=1780, due_day=MONTH_END, interest_free_until=date(2025, 5, 1))
     pos = position(contract, [borrowing(date(2025, 4, 1), 100_000)], date(2025, 5, 2))
