@@ -17,9 +17,10 @@ Impossible requests raise ``SimulatorError`` with the field it concerns and the 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Mapping
+from typing import Callable, Hashable, Mapping
 
 from domain.business_days import BusinessCalendar
 from domain.credentials import has_forbidden_characters, nfkc
@@ -381,9 +382,33 @@ class Outcome:
         return self.schedule is not None
 
 
+class OutcomeCache:
+    """A bounded, least-recently-used memo of outcomes by their parsed inputs, for one policy and calendar.
+
+    The simulator is a pure function of (inputs, start day, due day), so a keystroke someone already
+    typed today (the page's own example, round amounts) costs a lookup instead of a schedule."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Outcome] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], Outcome]) -> Outcome:
+        if self.size <= 0:
+            return compute()
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        outcome = self._items[key] = compute()
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return outcome
+
+
 def simulate_form(form: Mapping[str, str | None], start: date, default_due_day: int, policy: LoanPolicy,
-                  calendar: BusinessCalendar, limits: SimulatorLimits) -> Outcome:
-    """The public simulator (modes a and b) for a submitted form; never raises for bad input."""
+                  calendar: BusinessCalendar, limits: SimulatorLimits, cache: OutcomeCache | None = None) -> Outcome:
+    """The public simulator (modes a and b) for a submitted form; never raises for bad input.
+
+    ``cache`` (made for this policy and calendar) remembers outcomes of well-formed inputs."""
     due_day, errors = default_due_day, {}
     if form.get("due_day"):
         try:
@@ -396,6 +421,13 @@ def simulate_form(form: Mapping[str, str | None], start: date, default_due_day: 
     mode = inputs.mode if inputs else (form.get("mode") if form.get("mode") in MODES else MODE_PAYMENT)
     if inputs is None or errors:
         return Outcome(str(mode), due_day, errors=errors, figures=figures)
+    compute = lambda: _outcome(inputs, start, due_day, policy, calendar, limits)  # noqa: E731
+    return cache.get((inputs, start, due_day), compute) if cache else compute()
+
+
+def _outcome(inputs: Inputs, start: date, due_day: int, policy: LoanPolicy, calendar: BusinessCalendar,
+             limits: SimulatorLimits) -> Outcome:
+    mode = inputs.mode
     try:
         if inputs.mode == MODE_PAYMENT:
             assert inputs.payment is not None
@@ -413,7 +445,7 @@ def _round_up(value: int, unit: int) -> int:
 
 
 __all__ = [
-    "MODES", "MODE_MONTHS", "MODE_PAYMENT", "Inputs", "Outcome", "Row", "Schedule", "SimulatorError", "SimulatorLimits",
+    "MODES", "MODE_MONTHS", "MODE_PAYMENT", "Inputs", "Outcome", "OutcomeCache", "Row", "Schedule", "SimulatorError", "SimulatorLimits",
     "check_payment", "check_terms", "find_payment", "minimum_payment", "parse_inputs", "parse_months",
     "parse_rate", "parse_yen", "run", "simulate_form", "simulate_months", "simulate_payment", "start_state",
 ]

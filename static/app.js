@@ -50,6 +50,12 @@
     document.querySelectorAll('button[type="submit"]:disabled').forEach(function (button) { button.disabled = false; });
   });
 
+  // A form that htmx sends as a GET query (the simulator's keystrokes) never puts the CSRF token in a URL.
+  document.addEventListener("htmx:config:request", function (event) {
+    var request = event.detail && event.detail.ctx && event.detail.ctx.request;
+    if (request && request.method === "GET" && request.body && request.body.delete) request.body.delete("_csrf_token");
+  });
+
   // Live forms (the simulator): after a swap, mark each input whose error message is showing.
   document.addEventListener("htmx:after:swap", function () {
     document.querySelectorAll("p.field-error[id^='err-']").forEach(function (message) {

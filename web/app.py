@@ -102,7 +102,8 @@ def _templates(settings: Settings) -> JinjaTemplateEngine:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(asset=asset, settings=settings, balance_chart=charts.balance_chart)
+    env.globals.update(asset=asset, settings=settings, balance_chart=charts.balance_chart,
+                       schedule_rows=charts.schedule_rows)
     env.filters.update(filters.FILTERS)
     return JinjaTemplateEngine.from_environment(env)
 

@@ -1,8 +1,11 @@
-"""Small server-drawn SVG charts: geometry only (the figures come from the domain)."""
+"""The simulator's server-drawn SVG chart (geometry only) and schedule rows; the figures come from the domain."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+
+from markupsafe import Markup
 
 from domain.simulator import Schedule
 
@@ -26,6 +29,7 @@ class Chart:
     top: float
 
 
+@functools.lru_cache(maxsize=1024)  # a schedule is immutable: remembered ones are drawn once
 def balance_chart(schedule: Schedule) -> Chart:
     """The principal left after each payment, from the start (month 0) to zero."""
     balances = [schedule.balance] + [row.balance for row in schedule.rows]
@@ -40,3 +44,14 @@ def balance_chart(schedule: Schedule) -> Chart:
     points = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     area = f"{left:.1f},{bottom:.1f} {points} {coords[-1][0]:.1f},{bottom:.1f}"
     return Chart(WIDTH, HEIGHT, points, area, float(bottom), float(left), float(right), float(top))
+
+
+@functools.lru_cache(maxsize=1024)
+def schedule_rows(schedule: Schedule) -> Markup:
+    """The ``<tr>`` rows of the month-by-month table, built in one pass (a keystroke renders up to
+    ``simulator_months_max`` of them; every cell is an integer or a date, nothing typed by anyone)."""
+    return Markup("".join(
+        f"<tr><td>{r.number}</td><td>{r.on.year}/{r.on.month}/{r.on.day}</td><td>{r.payment:,}</td>"
+        f"<td>{r.interest:,}</td><td>{r.principal:,}</td><td>{r.balance:,}</td></tr>"
+        for r in schedule.rows
+    ))

@@ -132,6 +132,7 @@ class Settings:
     simulator_default_months: int = 36
     simulator_due_day: int = 25  #: the due day the public simulator assumes until one is chosen
     simulator_debounce_ms: int = 300  #: live update after typing stops this long
+    simulator_cache_entries: int = 4096  #: outcomes remembered per process (0: none)
 
     # --- settings pages and reminder mail (product.md §8, §9; defaults from domain.profile/reminders) ----
     postcode_digits: int = _PROFILE.postcode_digits

@@ -33,13 +33,17 @@ def bench_server(folder: Path, env: dict[str, str] | None = None, *, demo: bool 
         server.stop()
 
 
-def wrk(url: str, *, seconds: int = 8, connections: int = 8, headers: dict[str, str] | None = None) -> dict:
-    """Requests per second and latency percentiles from one bounded wrk run against ``url``."""
+def wrk(url: str, *, seconds: int = 8, connections: int = 8, headers: dict[str, str] | None = None,
+        script: Path | None = None) -> dict:
+    """Requests per second and latency percentiles from one bounded wrk run against ``url``
+    (``script``: a wrk Lua file, e.g. one that POSTs a sequence of form bodies)."""
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is missing: apt-get install -y wrk (make bench does this)")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
     if shutil.which("taskset"):
         command = ["taskset", "-c", "1", *command]
     out = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 30).stdout

@@ -11,7 +11,7 @@ from domain.ledger import Kind, borrowing
 from domain.loan import Contract, Position, replay
 from domain.policy import LoanPolicy
 from domain.simulator import (
-    MODE_MONTHS, SimulatorError, SimulatorLimits, default_form, parse_inputs, parse_rate, parse_yen,
+    MODE_MONTHS, OutcomeCache, SimulatorError, SimulatorLimits, default_form, parse_inputs, parse_rate, parse_yen,
     simulate_form, simulate_months, simulate_payment,
 )
 from tests.unit.loan_helpers import CALENDAR, POLICY
@@ -230,3 +230,18 @@ def test_months_mode_is_the_smallest_unit_payment_that_makes_it(loan, months):
         assert plan(amount, rate, smaller, start, due_day).months > months
     else:
         assert schedule.payment < schedule.minimum_payment + LIMITS.payment_unit
+
+
+def test_outcome_cache_remembers_by_inputs_and_forgets_the_oldest():
+    cache = OutcomeCache(2)
+
+    def outcome(form, start=JUNE10):
+        return simulate_form(form, start, 25, POLICY, CALENDAR, LIMITS, cache)
+
+    base = {"mode": "payment", "amount": "100000", "rate": "17.8"}
+    first = outcome({**base, "payment": "5000"})
+    assert outcome({**base, "payment": "５，０００"}) is first  # the same inputs, typed differently
+    assert outcome({**base, "payment": "5000"}, date(2025, 6, 11)) is not first  # another day, another schedule
+    outcome({**base, "payment": "6000"})
+    assert outcome({**base, "payment": "5000"}) is not first  # the oldest was forgotten
+    assert outcome({**base, "payment": "x"}).errors  # malformed input is never cached

@@ -26,6 +26,9 @@ def sim(settings):
 
 
 def post(client, form, headers=None):
+    """The form as it is sent: a query for htmx keystrokes (``LIVE``), a POST from the button without JS."""
+    if headers is LIVE:
+        return client.get("/simulator", params=form, headers=LIVE)
     return client.post("/simulator", data={**form, "_csrf_token": csrf_token(client)}, headers=headers or {})
 
 
@@ -50,6 +53,7 @@ def test_public_page_without_sign_in_shows_a_worked_example(sim, settings):
     assert figure(html, "months") == expected.months and figure(html, "total-interest") == expected.total_interest
     assert "<details" in html and "<details open" not in html  # the schedule is collapsed
     assert 'hx-trigger="input changed delay:300ms, submit"' in html and 'hx-sync="this:replace"' in html
+    assert 'hx-get="/simulator"' in html and 'method="post"' in html
     assert "Server-Timing" in response.headers and response.headers["server-timing"].startswith("app;dur=")
 
 
@@ -140,6 +144,16 @@ def test_minimum_payment_is_shown_for_a_payment_below_the_interest(sim):
 def test_rate_cap_is_shown(sim):
     response = post(sim, {**FORM, "amount": "1000000", "rate": "16", "payment": "50000"}, LIVE)
     assert response.status_code == 422 and figure(response.text, "rate-cap") == 1500
+
+
+def test_the_public_simulator_stays_up_during_maintenance(settings):
+    monday_night = settings.replace(clock="2025-06-09T03:00:00+09:00")  # the weekly window (Mon 0:00–7:00)
+    with TestClient(create_app(monday_night), base_url="http://testserver.local") as fresh:
+        assert fresh.get("/login").status_code == 503
+        page = fresh.get("/simulator")
+        keystroke = fresh.get("/simulator", params=FORM, headers=LIVE)  # no session, no token needed
+    assert page.status_code == 200 and 'data-state="ok"' in page.text
+    assert keystroke.status_code == 200 and figure(keystroke.text, "months") > 0
 
 
 def test_form_without_csrf_token_is_refused(sim):

@@ -29,27 +29,35 @@ class SimulatorForm:
     due_day: str = ""
 
 
-@get("/simulator")
+FIELDS = tuple(field.name for field in dataclasses.fields(SimulatorForm))
+
+
+@get("/simulator", opt={"maintenance": "exempt"})
 async def show_simulator(request: Request, now: NamedDependency[datetime]) -> Template:
-    """The page with a worked example already computed (the product's top rate, the amount due)."""
+    """The page, or a keystroke: htmx sends the form as a query and swaps only ``#sim-result``.
+
+    Without a query, a worked example (the product's top rate, paying the amount due). A calculation
+    changes nothing and needs no member, so it stays up during maintenance."""
     settings = request.app.state.settings
-    form = simulator.default_form(settings.simulator_default_amount, settings.simulator_default_months,
-                                  settings.loan_policy())
+    query = {name: request.query_params.get(name, "") for name in FIELDS if name in request.query_params}
+    form = query or simulator.default_form(settings.simulator_default_amount, settings.simulator_default_months,
+                                           settings.loan_policy())
     return respond(request, form, now)
 
 
 @post("/simulator")
 async def simulate(request: Request, now: NamedDependency[datetime],
                    data: Annotated[SimulatorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template:
-    """A keystroke (htmx: only ``#sim-result``) or the submit button without JavaScript (the whole page)."""
+    """The submit button without JavaScript: the whole page with the result."""
     return respond(request, dataclasses.asdict(data), now)
 
 
 def respond(request: Request, form: dict[str, str], now: datetime) -> Template:
     settings = request.app.state.settings
     policy = settings.loan_policy()
+    cache = request.app.state.setdefault("simulator_cache", simulator.OutcomeCache(settings.simulator_cache_entries))
     outcome = simulator.simulate_form(form, jst_date(now), settings.simulator_due_day, policy,
-                                      business_calendar(policy), settings.simulator_limits())
+                                      business_calendar(policy), settings.simulator_limits(), cache)
     context = {"form": form, "outcome": outcome, "public_page": True, "policy": policy}
     return render.piece_or_page(request, "simulator/_result.html", "sim-result", "pages/simulator.html",
                                 context, status=200 if outcome.ok else 422)

@@ -1,0 +1,94 @@
+"""A simulator keystroke against the framework floor, side by side on one server, and its server time.
+
+Run: ``.venv/bin/python -m tests.bench.simulator`` (``make bench`` runs it too). Prints markdown for
+docs/benchmarks.md.
+
+A keystroke is what htmx sends once typing pauses: ``GET /simulator?<the whole form>`` with
+``HX-Request`` and ``HX-Target: section#sim-result`` (app.js keeps the CSRF token out of the query). Two mixes:
+
+- typing: a visitor changing the payment 4000 → 15000 and the amount 100000 → 500000 a key at a time, then
+  switching to "from the number of months" and trying 36, 24, 6, 60: worked results and explained
+  refusals (422), the same sequence again and again, as many visitors type the same round numbers;
+- never seen: every request a payment nobody asked for before (no outcome can be remembered), the cost
+  of a full schedule through the loan engine.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import statistics
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+from tests.bench.common import bench_server, row, wrk
+
+BASE = {"mode": "payment", "amount": "100000", "rate": "17.8", "payment": "4000", "months": "36", "due_day": "25"}
+TYPING = [
+    {"payment": "1"}, {"payment": "15"}, {"payment": "150"}, {"payment": "1500"}, {"payment": "15000"},
+    {"amount": "5", "payment": "15000"}, {"amount": "50", "payment": "15000"}, {"amount": "500000", "payment": "15000"},
+    {"mode": "months", "amount": "500000", "months": "36"}, {"mode": "months", "amount": "500000", "months": "24"},
+    {"mode": "months", "amount": "500000", "months": "6"}, {"mode": "months", "amount": "500000", "months": "60"},
+]
+NEVER_SEEN = [{"payment": str(4_000 + i)} for i in range(5_000)]
+LIVE = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "section#sim-result"}
+
+
+def paths(forms: list[dict]) -> list[str]:
+    return ["/simulator?" + urllib.parse.urlencode({**BASE, **form}) for form in forms]
+
+
+def lua(folder: Path, name: str, forms: list[dict]) -> Path:
+    """A wrk script that sends the keystrokes ``forms`` in turn, with the live request's headers."""
+    items = ",\n".join(f'"{path}"' for path in paths(forms))
+    headers = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in LIVE.items())
+    path = folder / f"{name}.lua"
+    path.write_text(f"""local paths = {{
+{items}
+}}
+local i = 0
+{headers}
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+""")
+    return path
+
+
+def keystroke_timing(host: str, port: int, forms: list[dict], count: int) -> dict:
+    """p50/p95 of ``Server-Timing`` over ``count`` sequential keystrokes."""
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    durations = []
+    for path in (paths(forms) * (count // len(forms) + 1))[:count]:
+        conn.request("GET", path, headers=LIVE)
+        response = conn.getresponse()
+        response.read()
+        durations.append(float(re.search(r"dur=([\d.]+)", response.headers["Server-Timing"]).group(1)))
+    conn.close()
+    q = statistics.quantiles(durations, n=20)
+    return {"p50": statistics.median(durations), "p95": q[18]}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder, bench_server(Path(folder), demo=False) as server:
+        host, port = "127.0.0.1", server.port
+        base = f"http://{host}:{port}"
+        typing, fresh = lua(Path(folder), "typing", TYPING), lua(Path(folder), "fresh", NEVER_SEEN)
+        wrk(f"{base}/_bench/floor", seconds=2)  # warm-up
+        floor = wrk(f"{base}/_bench/floor")
+        typed = wrk(base, script=typing)
+        unseen = wrk(base, script=fresh)
+        timing_typed = keystroke_timing(host, port, TYPING, 240)
+        timing_unseen = keystroke_timing(host, port, NEVER_SEEN[-240:], 240)
+    print("| route | req/s | of floor | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    print(row("`/_bench/floor` (trivial route)", floor, floor))
+    print(row(f"simulator keystroke, typing ({typed['errors']} explained 422s)", typed, floor))
+    print(row("simulator keystroke, never-seen payment", unseen, floor))
+    print(f"\nkeystroke server time, typing: p50 {timing_typed['p50']:.2f} ms, p95 {timing_typed['p95']:.2f} ms; "
+          f"never-seen payment: p50 {timing_unseen['p50']:.2f} ms, p95 {timing_unseen['p95']:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
