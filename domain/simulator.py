@@ -196,7 +196,7 @@ def parse_inputs(form: Mapping[str, str | None], policy: LoanPolicy, limits: Sim
     """Every field checked; returns the inputs, or None and a message per field that is wrong
     (the numbers explaining a message go into ``figures``).
 
-    ``amount``/``rate`` given (the member version) are taken as they are instead of from the form.
+    ``amount``/``rate`` given (the member version: their balance and contract rate) are taken as they are.
     """
     errors: dict[str, str] = {}
     figures = {} if figures is None else figures
@@ -213,11 +213,12 @@ def parse_inputs(form: Mapping[str, str | None], policy: LoanPolicy, limits: Sim
     if mode not in MODES:
         errors["mode"] = "計算方法を選んでください。"
         mode = MODE_PAYMENT
+    contract_given = amount is not None and rate is not None
     if amount is None:
         amount = attempt("amount", lambda: parse_yen(form.get("amount"), "amount", "お借入額", limits))
     if rate is None:
         rate = attempt("rate", lambda: parse_rate(form.get("rate"), limits))
-    if amount is not None and rate is not None and not errors:
+    if amount is not None and rate is not None and not errors and not contract_given:
         attempt("terms", lambda: check_terms(amount, rate, policy))
         if "terms" in errors:
             field_name = "rate" if "金利" in errors["terms"] else "amount"
@@ -440,6 +441,44 @@ def _outcome(inputs: Inputs, start: date, due_day: int, policy: LoanPolicy, cale
     return Outcome(mode, due_day, schedule=plan)
 
 
+def simulate_position(form: Mapping[str, str | None], position: Position, limits: SimulatorLimits) -> Outcome:
+    """The member version (mode c): "if I pay ¥X a month" (or "in N payments") from today's position.
+
+    The member's own state goes forward from ``position.as_of``: their balance, the interest accrued so far,
+    their rate, due day, amount due (their slide base) and what they already paid toward the next due date.
+    Never cached: one member's figures are never kept where another request could meet them.
+    """
+    contract, policy, calendar = position.contract, position.policy, position.calendar
+    figures: dict[str, int] = {}
+    inputs, errors = parse_inputs(form, policy, limits, amount=position.balance, rate=position.rate, figures=figures)
+    mode = inputs.mode if inputs else (str(form.get("mode")) if form.get("mode") in MODES else MODE_PAYMENT)
+    if position.payoff == 0 or position.next_due_date is None:
+        errors = {"mode": "現在ご返済いただくお借入れはありません。お借入れ前の試算は、ご返済シミュレーションをご利用ください。"}
+    elif position.arrears > 0:
+        errors = {"mode": f"お支払いが確認できていないご返済（{position.arrears:,}円）があるため、試算できません。"
+                          "先に未払い分をご返済ください。"}
+    if inputs is None or errors:
+        return Outcome(mode, contract.due_day, errors=errors, figures=figures)
+    return _position_outcome(inputs, position, limits)
+
+
+def _position_outcome(inputs: Inputs, position: Position, limits: SimulatorLimits) -> Outcome:
+    contract, policy, calendar, state = position.contract, position.policy, position.calendar, position.state
+    first_due = position.next_due_date
+    assert first_due is not None
+    try:
+        if inputs.mode == MODE_PAYMENT:
+            assert inputs.payment is not None
+            minimum = check_payment(inputs.payment, state, first_due, contract, policy, calendar)
+            plan = _schedule(contract, state, first_due, inputs.payment, policy, calendar, limits, minimum)
+        else:
+            assert inputs.months is not None
+            plan = find_payment(contract, state, first_due, inputs.months, policy, calendar, limits)
+    except SimulatorError as error:
+        return Outcome(inputs.mode, contract.due_day, errors={error.field: error.message}, figures=error.figures)
+    return Outcome(inputs.mode, contract.due_day, schedule=plan)
+
+
 def _round_up(value: int, unit: int) -> int:
     return -(-value // unit) * unit
 
@@ -447,7 +486,7 @@ def _round_up(value: int, unit: int) -> int:
 __all__ = [
     "MODES", "MODE_MONTHS", "MODE_PAYMENT", "Inputs", "Outcome", "OutcomeCache", "Row", "Schedule", "SimulatorError", "SimulatorLimits",
     "check_payment", "check_terms", "find_payment", "minimum_payment", "parse_inputs", "parse_months",
-    "parse_rate", "parse_yen", "run", "simulate_form", "simulate_months", "simulate_payment", "start_state",
+    "parse_rate", "parse_yen", "run", "simulate_form", "simulate_months", "simulate_payment", "simulate_position", "start_state",
 ]
 
 

@@ -12,7 +12,7 @@ from domain.loan import Contract, Position, replay
 from domain.policy import LoanPolicy
 from domain.simulator import (
     MODE_MONTHS, OutcomeCache, SimulatorError, SimulatorLimits, default_form, parse_inputs, parse_rate, parse_yen,
-    simulate_form, simulate_months, simulate_payment,
+    simulate_form, simulate_months, simulate_payment, simulate_position,
 )
 from tests.unit.loan_helpers import CALENDAR, POLICY
 
@@ -245,3 +245,45 @@ def test_outcome_cache_remembers_by_inputs_and_forgets_the_oldest():
     outcome({**base, "payment": "6000"})
     assert outcome({**base, "payment": "5000"}) is not first  # the oldest was forgotten
     assert outcome({**base, "payment": "x"}).errors  # malformed input is never cached
+
+
+# --- the member version: from today's position ---------------------------------------------------------
+
+def member_position(entries, today, contract=Contract(limit=500_000, rate=1500, due_day=15)):
+    return Position.of(contract, replay(contract, entries, POLICY, CALENDAR), today, POLICY, CALENDAR)
+
+
+def test_member_schedule_starts_from_todays_position():
+    entries = [borrowing(date(2025, 6, 10), 200_000)]
+    position = member_position(entries, date(2025, 6, 30))
+    outcome = simulate_position({"mode": "payment", "payment": "10000"}, position, LIMITS)
+    schedule = outcome.schedule
+    assert outcome.ok and schedule.balance == 200_000 and schedule.rate == 1500
+    first = schedule.rows[0]
+    # the member's own next due date; interest from June 11 (not from today) to July 15: 35 days at 15%
+    assert first.on == position.next_due_date == date(2025, 7, 15) and first.interest == 2_876
+    assert schedule.total_paid == 200_000 + schedule.total_interest
+    # the same as the public simulator for a loan borrowed that day at that rate
+    public = simulate_payment(200_000, 1500, 10_000, date(2025, 6, 10), 15, POLICY, CALENDAR, LIMITS)
+    assert schedule.rows == public.rows
+
+
+def test_member_schedule_counts_what_was_already_paid():
+    contract = Contract(limit=500_000, rate=1780, due_day=15)
+    entries = [borrowing(date(2025, 6, 10), 100_000)]
+    entries += member_position(entries, date(2025, 6, 25), contract).payment_entries(4_000)  # July's, paid early
+    position = member_position(entries, date(2025, 6, 26), contract)
+    outcome = simulate_position({"mode": "months", "months": "12"}, position, LIMITS)
+    assert outcome.ok and outcome.schedule.rows[0].on == date(2025, 8, 15)  # July is covered already
+    assert outcome.schedule.balance == position.balance < 100_000 and outcome.schedule.months <= 12
+
+
+def test_member_without_a_balance_or_in_arrears_is_told_why():
+    entries = [borrowing(date(2025, 6, 10), 100_000)]
+    late = member_position(entries, date(2025, 7, 20))
+    outcome = simulate_position({"mode": "payment", "payment": "10000"}, late, LIMITS)
+    assert not outcome.ok and "4,000円" in outcome.errors["mode"] and "未払い分" in outcome.errors["mode"]
+    nothing = member_position([], date(2025, 7, 20))
+    assert "お借入れはありません" in simulate_position({"payment": "10000"}, nothing, LIMITS).errors["mode"]
+    low = simulate_position({"mode": "payment", "payment": "100"}, member_position(entries, date(2025, 6, 30)), LIMITS)
+    assert low.errors["payment"] and low.figures["minimum_payment"] == 4_000
