@@ -1,7 +1,7 @@
 """The interest simulator (利息シミュレーション, product.md §7): schedules computed by the loan engine itself.
 
 There is no second interest formula here. A schedule is the engine's own ``LoanState`` run forward: a
-borrowing (or the member's real state), then on each due date the engine's payment entries (interest
+borrowing (or the member's real state), then on each due date the engine's ``payment_entries`` (interest
 charged and floored, the payment split late charge → interest → principal), applied with
 ``LoanState.apply``, so the interest days, leap years, business-day due dates and the amount-due rule
 are exactly those of a real account.
@@ -28,7 +28,7 @@ from domain.due_dates import add_months, due_date, parse_due_day
 from domain.errors import LoanError
 from domain.interest import format_rate, interest, rate_cap, slide_amount
 from domain.ledger import borrowing
-from domain.loan import Contract, LoanState, Position, replay
+from domain.loan import Contract, LoanState, Position, payment_entries, replay
 from domain.policy import LoanPolicy
 
 MODE_PAYMENT = "payment"  #: (a) amount + rate + monthly payment → months, interest, last payment
@@ -260,8 +260,9 @@ def run(contract: Contract, state: LoanState, first_due: date, payment: int, pol
         calendar: BusinessCalendar, max_months: int) -> tuple[Row, ...] | None:
     """Pay ``payment`` (or the payoff, when less) on each due date from ``first_due`` until paid off.
 
-    Each payment is the engine's: ``Position.payment_entries`` charges the accrued interest and splits
-    the payment, ``LoanState.apply`` folds it in. Returns None when it takes more than ``max_months``.
+    Each payment is the engine's: ``LoanState.advance`` accrues the days, ``payment_entries`` charges the
+    interest (floored) and splits the payment, ``LoanState.apply`` folds it in, exactly as a repayment
+    posted that day would be. Returns None when it takes more than ``max_months``.
     """
     state = state.copy()
     rows: list[Row] = []
@@ -269,9 +270,9 @@ def run(contract: Contract, state: LoanState, first_due: date, payment: int, pol
     while state.payoff > 0:
         if len(rows) >= max_months:
             return None
-        position = Position.of(contract, state, on, policy, calendar)
-        paying = min(payment, position.payoff)
-        entries = position.payment_entries(paying)
+        state.advance(on, contract, policy, calendar)
+        paying = min(payment, state.payoff)
+        entries = payment_entries(state, on, paying)
         for entry in entries:
             state.apply(entry, contract, policy, calendar)
         repayment = entries[-1]
@@ -441,14 +442,16 @@ def _outcome(inputs: Inputs, start: date, due_day: int, policy: LoanPolicy, cale
     return Outcome(mode, due_day, schedule=plan)
 
 
-def simulate_position(form: Mapping[str, str | None], position: Position, limits: SimulatorLimits) -> Outcome:
+def simulate_position(form: Mapping[str, str | None], position: Position | None, limits: SimulatorLimits) -> Outcome:
     """The member version (mode c): "if I pay ¥X a month" (or "in N payments") from today's position.
 
     The member's own state goes forward from ``position.as_of``: their balance, the interest accrued so far,
     their rate, due day, amount due (their slide base) and what they already paid toward the next due date.
     Never cached: one member's figures are never kept where another request could meet them.
     """
-    contract, policy, calendar = position.contract, position.policy, position.calendar
+    if position is None:
+        return Outcome(MODE_PAYMENT, 0, errors={"mode": "ご契約の情報が見つかりません。お手数ですがお問い合わせください。"})
+    contract, policy = position.contract, position.policy
     figures: dict[str, int] = {}
     inputs, errors = parse_inputs(form, policy, limits, amount=position.balance, rate=position.rate, figures=figures)
     mode = inputs.mode if inputs else (str(form.get("mode")) if form.get("mode") in MODES else MODE_PAYMENT)
@@ -486,7 +489,7 @@ def _round_up(value: int, unit: int) -> int:
 __all__ = [
     "MODES", "MODE_MONTHS", "MODE_PAYMENT", "Inputs", "Outcome", "OutcomeCache", "Row", "Schedule", "SimulatorError", "SimulatorLimits",
     "check_payment", "check_terms", "find_payment", "minimum_payment", "parse_inputs", "parse_months",
-    "parse_rate", "parse_yen", "run", "simulate_form", "simulate_months", "simulate_payment", "simulate_position", "start_state",
+    "member_default_form", "parse_rate", "parse_yen", "run", "simulate_form", "simulate_months", "simulate_payment", "simulate_position", "start_state",
 ]
 
 
@@ -496,3 +499,9 @@ def default_form(amount: int, months: int, policy: LoanPolicy) -> dict[str, str]
         "mode": MODE_PAYMENT, "amount": str(amount), "rate": format_rate(policy.rate_max).removesuffix("%"),
         "payment": str(slide_amount(amount, policy)), "months": str(months), "due_day": "",
     }
+
+
+def member_default_form(position: Position | None, months: int) -> dict[str, str]:
+    """The member page before anything is typed: paying the amount due (約定返済額) every month."""
+    payment = minimum_payment(position.state, position.contract, position.policy)[0] if position else 0
+    return {"mode": MODE_PAYMENT, "payment": str(payment), "months": str(months)}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import expect
 
 from tests.browser.conftest import PHONE, screenshot
+from tests.browser.test_home_history import ON_TIME, no_violations, sign_in
 from tests.browser.test_shell import AXE_OPTIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -33,7 +35,7 @@ async def test_typing_updates_the_result_and_keeps_focus(server, page):
     response = await info.value
     assert response.request.headers.get("hx-request") == "true" and response.status == 200
     assert "payment=40000" in response.url and "_csrf_token" not in response.url
-    await page.wait_for_function(f"document.querySelector('[data-testid=months]').dataset.value !== '{slow}'")
+    await expect(page.get_by_test_id("months")).not_to_have_attribute("data-value", str(slow))
     assert await figure(page, "months") < slow
     assert await page.evaluate("document.activeElement.id") == "payment", "focus never left the field"
     assert await page.evaluate("window.__sameDocument === true"), "no reload: only the result was swapped"
@@ -83,3 +85,23 @@ async def test_without_javascript_the_button_posts_the_whole_page(server, browse
         await screenshot(page, "simulator-no-js")
     finally:
         await context.close()
+
+
+async def test_member_types_a_monthly_payment_from_home(server, page):
+    await sign_in(page, server, ON_TIME)
+    await page.goto(f"{server.url}/home")
+    await page.get_by_test_id("simulator-link").click()
+    await page.wait_for_url("**/simulator/mine")
+    balance = await figure(page, "sim-balance")
+    assert balance > 0 and await figure(page, "months") > 0
+    before = await figure(page, "months")
+    payment = page.get_by_label("毎月のご返済額")
+    await payment.fill("")
+    await payment.press_sequentially("60000", delay=40)
+    await expect(page.get_by_test_id("months")).not_to_have_attribute("data-value", str(before))
+    assert await figure(page, "months") < before
+    assert await figure(page, "total-paid") > balance
+    assert await page.evaluate("document.activeElement.id") == "payment"
+    await screenshot(page, "simulator-member")
+    await no_violations(page)
+    assert not_a_status(page.console_errors) == []

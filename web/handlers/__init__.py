@@ -3,5 +3,5 @@
 from web.handlers import auth, history, home, settings, simulator, system
 
 PUBLIC = [*system.ROUTES, *auth.ROUTES, *simulator.ROUTES]
-MEMBER = [*home.ROUTES, *history.ROUTES, *settings.ROUTES]
+MEMBER = [*home.ROUTES, *history.ROUTES, *settings.ROUTES, *simulator.MEMBER_ROUTES]
 BENCH = system.BENCH

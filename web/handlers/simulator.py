@@ -1,4 +1,5 @@
-"""利息シミュレーション: the public simulator; results update as the visitor types (htmx), or on submit."""
+"""利息シミュレーション: the public simulator and the member's own (from today's position); results update as
+the visitor types (htmx), or on submit without JavaScript."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
+from db import loans
 from db.holidays import business_calendar
 from domain import simulator
 from domain.loan import jst_date
@@ -39,8 +41,7 @@ async def show_simulator(request: Request, now: NamedDependency[datetime]) -> Te
     Without a query, a worked example (the product's top rate, paying the amount due). A calculation
     changes nothing and needs no member, so it stays up during maintenance."""
     settings = request.app.state.settings
-    query = {name: request.query_params.get(name, "") for name in FIELDS if name in request.query_params}
-    form = query or simulator.default_form(settings.simulator_default_amount, settings.simulator_default_months,
+    form = query_form(request) or simulator.default_form(settings.simulator_default_amount, settings.simulator_default_months,
                                            settings.loan_policy())
     return respond(request, form, now)
 
@@ -50,6 +51,10 @@ async def simulate(request: Request, now: NamedDependency[datetime],
                    data: Annotated[SimulatorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template:
     """The submit button without JavaScript: the whole page with the result."""
     return respond(request, dataclasses.asdict(data), now)
+
+
+def query_form(request: Request) -> dict[str, str]:
+    return {name: request.query_params.get(name, "") for name in FIELDS if name in request.query_params}
 
 
 def respond(request: Request, form: dict[str, str], now: datetime) -> Template:
@@ -63,4 +68,30 @@ def respond(request: Request, form: dict[str, str], now: datetime) -> Template:
                                 context, status=200 if outcome.ok else 422)
 
 
+@get("/simulator/mine")
+async def show_my_simulator(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Template:
+    """The member's own: "if I pay ¥X a month" from today's balance, rate, due day and amount due."""
+    return await respond_member(request, member, query_form(request), now)
+
+
+@post("/simulator/mine")
+async def simulate_mine(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime],
+                        data: Annotated[SimulatorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template:
+    """The member's own, submitted without JavaScript."""
+    return await respond_member(request, member, dataclasses.asdict(data), now)
+
+
+async def respond_member(request: Request, member: dict, form: dict[str, str], now: datetime) -> Template:
+    settings = request.app.state.settings
+    account = await loans.account_for_member(member["id"], now, settings.loan_policy())
+    position = account.position if account else None
+    form = form or simulator.member_default_form(position, settings.simulator_default_months)
+    outcome = simulator.simulate_position(form, position, settings.simulator_limits())
+    context = {"form": form, "outcome": outcome, "policy": settings.loan_policy(), "nav": "simulator",
+               "position": position, "action": "/simulator/mine"}
+    return render.piece_or_page(request, "simulator/_result.html", "sim-result", "pages/simulator.html",
+                                context, status=200 if outcome.ok else 422)
+
+
 ROUTES = [show_simulator, simulate]
+MEMBER_ROUTES = [show_my_simulator, simulate_mine]
