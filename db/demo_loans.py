@@ -65,14 +65,16 @@ class Builder:
 
 
 def on_time(contract: Contract, today: date, policy: LoanPolicy, calendar: BusinessCalendar) -> Builder:
-    """Borrowed ¥300,000 about seven months ago and ¥50,000 since; pays each amount due two days early,
-    once with points."""
+    """Borrowed ¥300,000 about seven months ago and ¥50,000 since; pays each amount due two days early, and
+    once paid 500 points extra (the first-contract bonus, so the member's points are 0 now)."""
     b = Builder(contract, policy, calendar)
     b.borrow(today - timedelta(days=210), 300_000)
     for n, due in enumerate(b.due_dates_before(today)):
         if n == 3:
             b.borrow(due - timedelta(days=10), 50_000)
-        b.pay(due - timedelta(days=2), kind=Kind.POINT_USE if n == 1 else Kind.REPAYMENT)
+        b.pay(due - timedelta(days=2))
+        if n == 1:
+            b.pay(due - timedelta(days=1), 500, Kind.POINT_USE)
     return b
 
 
