@@ -15,6 +15,7 @@ class Member(Table):
     status_reason = Varchar(length=200, default="")
     points = BigInt(default=0)  #: Vポイント, 1 point = 1 yen
     created_at = Timestamptz()
+    session_epoch = Integer(default=0)  #: raised to end every session (password reset, suspension)
 
 
 class Card(Table):
@@ -121,7 +122,64 @@ class ReminderSent(Table):
     outbox = Integer(null=True, default=None)  #: the outbox mail that carries it
 
 
+
+class AuditEvent(Table):
+    """Security events: who, what, when, from where, outcome. Never a secret, card number, session id or code."""
+
+    at = Timestamptz(index=True)
+    member = Integer(null=True, default=None, index=True)  #: member id, when known (no FK: events outlive members)
+    actor = Varchar(length=40)  #: member | operator | system
+    action = Varchar(length=40)  #: login_card, login_id, lockout, recover_code_sent, step_up, member_suspend, ...
+    outcome = Varchar(length=20)  #: ok | failed | locked | throttled | suspended | denied
+    ip = Varchar(length=45, default="")
+    detail = Varchar(length=200, default="")  #: masked card number, operator note, ... (control characters escaped)
+
+
+class ThrottleCounter(Table):
+    """Per-IP attempt counters in fixed windows, shared by every process (when Redis is not used)."""
+
+    bucket = Varchar(length=100, unique=True)  #: <scope>:<ip>
+    window_start = BigInt(default=0)  #: Unix seconds (plain integers compare the same on both engines)
+    hits = Integer(default=0)
+
+
+class OneTimeCode(Table):
+    """Codes sent by email for recovery and step-up: hashed, short-lived, a few tries, single use."""
+
+    member = ForeignKey(Member, null=False, index=True)
+    purpose = Varchar(length=10)  #: recover | step_up
+    code_hash = Varchar(length=64)  #: HMAC-SHA256 of the code with the app secret
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    tries = Integer(default=0)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class OutboxMail(Table):
+    """Every mail kaiin sends, written in the same transaction as the change it reports."""
+
+    member = Integer(null=True, default=None, index=True)
+    to_addr = Varchar(length=254)
+    kind = Varchar(length=30)  #: new_device | locked | password_changed | code_recover | ...
+    subject = Varchar(length=200)
+    body = Text()
+    created_at = Timestamptz()
+    claimed_at = Timestamptz(null=True, default=None)  #: a sender took it (stale claims are retaken)
+    sent_at = Timestamptz(null=True, default=None, index=True)
+    attempts = Integer(default=0)
+    last_error = Varchar(length=200, default="")
+
+
+class KnownDevice(Table):
+    """Browsers a member has signed in from (their user agent, hashed), for new-device notices."""
+
+    member = ForeignKey(Member, null=False, index=True)
+    device_hash = Varchar(length=64)
+    first_seen = Timestamptz()
+    last_seen = Timestamptz()
+
+
 ALL_TABLES = (
     Member, Card, Credential, Contract, LedgerEntry, MaintenanceWindow, MemberProfile, ReminderSetting, EmailChange,
-    ReminderSent,
+    ReminderSent, AuditEvent, ThrottleCounter, OneTimeCode, OutboxMail, KnownDevice,
 )

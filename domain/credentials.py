@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from domain.errors import DomainError
@@ -209,3 +210,26 @@ def parse_password(raw: str, policy: CredentialPolicy) -> str:
 def mask_card_number(digits: str) -> str:
     """The card number as it may appear in logs, mail and screens: last 4 digits only."""
     return "*" * max(len(digits) - 4, 0) + digits[-4:]
+
+
+_DATE = re.compile("([0-9]{4})[-/.]?([0-9]{1,2})[-/.]?([0-9]{1,2})")
+
+
+def parse_birth_date(raw: str, *, today: date) -> date:
+    """Read a date of birth: ``1990-04-01`` (the date picker), ``1990/4/1`` or ``19900401``.
+
+    Raises:
+        CredentialFormatError: not a real calendar date, or not in the past.
+    """
+    text = _clean(raw, field="birth_date", label="生年月日")
+    match = _DATE.fullmatch(text.strip(" "))
+    message = "生年月日は 1990-04-01 のように、年・月・日で入力してください。"
+    if not match:
+        raise CredentialFormatError("birth_date", message)
+    try:
+        born = date(*(int(part) for part in match.groups()))  # ASCII digits only, matched above
+    except ValueError:
+        raise CredentialFormatError("birth_date", message) from None
+    if born >= today or born.year < 1900:
+        raise CredentialFormatError("birth_date", message)
+    return born

@@ -19,11 +19,12 @@ from litestar.template.config import TemplateConfig
 
 from db import engine
 from db.hashing import SecretHasher
-from web import charts, errors, filters, handlers
+from web import auth_flow, charts, errors, filters, handlers
 from web.assets import STATIC_DIR, asset
 from web.clock import Clock
 from web.deps import provide_member, provide_now
-from web.guards import requires_member
+from web.guards import StepUpRequired, requires_member
+from web.mail import MailSender
 from web.maintenance import MaintenanceGate, MaintenanceUnderway
 from web.security import (
     SESSION_STORE,
@@ -35,6 +36,7 @@ from web.security import (
     session_store,
 )
 from web.settings import ROOT, Settings
+from web.throttle import throttle_store
 from web.timing import ServerTimingMiddleware
 
 PARTIALS = ROOT / "web" / "partials"
@@ -62,11 +64,12 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         include_in_schema=False,
     )
     bench = handlers.BENCH if settings.bench_routes else []
+    dev_only = handlers.DEV if settings.env == "dev" else []
     with warnings.catch_warnings():
         # The compression exclude pattern matches "/" on purpose (only static files are compressed).
         warnings.filterwarnings("ignore", message=".*CompressionMiddleware.*exclude pattern")
         return Litestar(
-            route_handlers=[*handlers.PUBLIC, member_router, static_router, *bench, *extra_route_handlers],
+            route_handlers=[*handlers.PUBLIC, member_router, static_router, *bench, *dev_only, *extra_route_handlers],
             template_config=TemplateConfig(instance=_templates(settings)),
             csrf_config=csrf_config(settings),
             # Static files only: HTML carries the CSRF token next to echoed input (BREACH); it is small anyway.
@@ -81,10 +84,17 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
             exception_handlers={
                 MaintenanceUnderway: errors.handle_maintenance,
                 HTTPException: errors.handle_http_error,
+                StepUpRequired: auth_flow.handle_step_up_required,
                 Exception: errors.handle_server_error,
             },
             dependencies={"now": Provide(provide_now, sync_to_thread=False)},
-            state=State({"settings": settings, "clock": clock, "session_key": sessions.key, "hasher": hasher(settings)}),
+            state=State({
+                "settings": settings, "clock": clock, "session_key": sessions.key, "hasher": hasher(settings),
+                "auth_policy": settings.auth_policy(), "credential_policy": settings.credential_policy(),
+                "code_key": auth_flow.code_key(settings), "throttle": throttle_store(settings),
+                "mailer": MailSender(settings),
+            }),
+            after_response=auth_flow.deliver_mail,
             on_startup=[engine.start],
             on_shutdown=[engine.stop],
             logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 405, 403, 401, 400, 429, 503}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from datetime import date, datetime, timedelta
 from typing import Sequence
@@ -78,6 +79,26 @@ def build_parser() -> argparse.ArgumentParser:
     remove = maint.add_parser("remove", help="remove an operator window by its ID (ends it if under way)")
     remove.add_argument("id", type=_window_id)
     remove.set_defaults(run=cmd_maintenance_remove)
+    for action, helptext, runner in (
+        ("reissue-pin", "set a new PIN (printed when --pin is not given); unlocks it and ends sessions", cmd_member_reissue_pin),
+        ("unlock", "unlock the member's locked PIN and password", cmd_member_unlock),
+        ("suspend", "suspend a member (cannot sign in; every session ends)", cmd_member_suspend),
+        ("activate", "make a suspended or borrowing-stopped member active again", cmd_member_activate),
+    ):
+        sub_action = member.add_parser(action, help=helptext)
+        sub_action.add_argument("member_no", help="member number (会員番号)")
+        sub_action.add_argument("--operator", default=os.environ.get("USER", "operator"), help="who is acting (audit log)")
+        if action == "reissue-pin":
+            sub_action.add_argument("--pin", help="the new PIN; a random one is made and printed when omitted")
+        if action == "suspend":
+            sub_action.add_argument("--reason", default="", help="shown to operators in the audit log")
+        sub_action.set_defaults(run=runner)
+
+    audit = sub.add_parser("audit", help="print the security audit log, newest first")
+    audit.add_argument("--member", help="only this member number")
+    audit.add_argument("--action", help="only this action, e.g. login_card, lockout_pin, member_unlock")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.set_defaults(run=cmd_audit)
     return parser
 
 
@@ -172,6 +193,84 @@ def cmd_maintenance_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def _window_line(window) -> str:
     return f"ID {window.id}  {filters.jspan(window.starts_at, window.ends_at)}  {window.reason}"
+def _operator_context(settings: Settings):
+    from db.auth import AuthContext
+    from web.app import hasher
+    from web.auth_flow import code_key
+
+    return AuthContext(
+        now=Clock(settings.clock).now(), policy=settings.auth_policy(), hasher=hasher(settings),
+        code_key=code_key(settings), app_name=settings.app_name, support_phone=settings.lender_phone, ip="cli",
+    )
+
+
+async def _then_deliver(settings: Settings, coro):
+    """Run an operator use case, then deliver the notices it queued."""
+    from web.mail import MailSender
+
+    result = await coro
+    await MailSender(settings).deliver_pending(now=Clock(settings.clock).now())
+    return result
+
+
+def cmd_member_reissue_pin(args: argparse.Namespace, settings: Settings) -> int:
+    from db import auth
+    from domain.credentials import parse_pin
+
+    policy = settings.credential_policy()
+    pin = parse_pin(args.pin, policy) if args.pin is not None else auth.random_pin(policy.pin_length)
+    ctx = _operator_context(settings)
+    asyncio.run(_with_db(settings, _then_deliver(
+        settings, auth.reissue_pin(args.member_no, pin, ctx=ctx, operator=args.operator))))
+    print(f"会員番号 {args.member_no} の暗証番号を再発行しました（ロック解除・全セッション終了）。")
+    if args.pin is None:
+        print(f"新しい暗証番号: {pin}")
+    return 0
+
+
+def cmd_member_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    from db import auth
+
+    ctx = _operator_context(settings)
+    factors = asyncio.run(_with_db(settings, _then_deliver(
+        settings, auth.unlock(args.member_no, ctx=ctx, operator=args.operator))))
+    names = {"pin": "暗証番号", "password": "パスワード"}
+    done = "、".join(names[f] for f in factors) or "ロックされているものはありませんでした"
+    print(f"会員番号 {args.member_no}: {done}" + ("のロックを解除しました。" if factors else "。"))
+    return 0
+
+
+def cmd_member_suspend(args: argparse.Namespace, settings: Settings) -> int:
+    from db import auth
+
+    ctx = _operator_context(settings)
+    asyncio.run(_with_db(settings, auth.set_status(args.member_no, "suspended", args.reason, ctx=ctx,
+                                                   operator=args.operator)))
+    print(f"会員番号 {args.member_no} の利用を停止しました（全セッション終了）。")
+    return 0
+
+
+def cmd_member_activate(args: argparse.Namespace, settings: Settings) -> int:
+    from db import auth
+
+    ctx = _operator_context(settings)
+    asyncio.run(_with_db(settings, auth.set_status(args.member_no, "active", "", ctx=ctx, operator=args.operator)))
+    print(f"会員番号 {args.member_no} をご利用中に戻しました。")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from db import audit, auth
+
+    async def read():
+        member_id = (await auth.member_by_no(args.member)).id if args.member else None
+        return await audit.recent(limit=args.limit, member=member_id, action=args.action)
+
+    if args.limit <= 0:
+        raise CommandError("--limit は1以上です")
+    for e in asyncio.run(_with_db(settings, read())):
+        print(f"{e.at.isoformat()}  member={e.member_no or '-'}  {e.actor}  {e.action}  {e.outcome}  ip={e.ip or '-'}  {e.detail}")
+    return 0
 
 
 async def _with_db(settings: Settings, coro):

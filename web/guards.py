@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
+from db import auth
+from domain.auth_policy import is_stepped_up
 from web.security import session_expired
 
 
@@ -18,4 +22,26 @@ async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> No
     if session_expired(session, now, connection.app.state.settings):
         connection.clear_session()
         raise NotAuthorizedException("一定時間操作がなかったため、ログアウトしました。", extra={"expired": True})
+    state = await auth.session_state(int(session["member_id"]))
+    if state is None or state[0] == "suspended" or state[1] != session.get("epoch", 0):
+        # suspended, or every session was ended (password reset, PIN reissue): this one too
+        connection.clear_session()
+        raise NotAuthorizedException("ログインしてください。")
     session["seen_at"] = now.isoformat()
+
+
+class StepUpRequired(NotAuthorizedException):
+    """The route needs a recent step-up; answered with a redirect to ``/step-up?next=…``."""
+
+
+async def requires_step_up(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Put in front of money moves and sensitive settings: ``guards=[requires_step_up]``.
+
+    Passes when the session was stepped up (email code, or a passkey sign-in that sets
+    ``stepped_up_at``) within ``KAIIN_STEP_UP_SECONDS``; otherwise the member is sent to ``/step-up``
+    and brought back to the page afterwards, with a new session id.
+    """
+    raw = (connection.scope.get("session") or {}).get("stepped_up_at")
+    at = datetime.fromisoformat(raw) if raw else None
+    if not is_stepped_up(at, connection.app.state.clock.now(), connection.app.state.auth_policy):
+        raise StepUpRequired("ご本人確認が必要です。")

@@ -92,3 +92,12 @@ def trigger_header(*events: str, **detailed: Any) -> str:
     if not detailed:
         return ", ".join(events)
     return json.dumps({**{name: True for name in events}, **detailed}, ensure_ascii=False)
+
+
+def current_page(request: Request) -> str:
+    """The path of the page the request came from (htmx's ``HX-Current-URL``, else ``Referer``), or ''."""
+    url = request.headers.get("hx-current-url") or request.headers.get("referer") or ""
+    if "://" not in url:
+        return ""
+    path = "/" + url.split("://", 1)[1].partition("/")[2]
+    return path

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from domain.auth_policy import AuthPolicy
+from domain.credentials import CredentialPolicy
 from domain.maintenance import MaintenancePolicy
 from domain.password_strength import StrengthPolicy
 from domain.policy import LoanPolicy
@@ -26,6 +28,8 @@ from domain.simulator import SimulatorLimits
 _PROFILE = ProfilePolicy()
 _STRENGTH = StrengthPolicy()
 _REMINDER = ReminderPolicy()
+_AUTH = AuthPolicy()
+_CREDENTIALS = CredentialPolicy()
 ROOT = Path(__file__).resolve().parent.parent
 
 _PLAIN_NAMES = {
@@ -71,7 +75,24 @@ class Settings:
     # --- sessions ---------------------------------------------------------------------------------
     session_idle_seconds: int = 15 * 60
     session_absolute_seconds: int = 8 * 60 * 60
-    step_up_seconds: int = 10 * 60
+    step_up_seconds: int = _AUTH.step_up_seconds
+
+    # --- sign-in and account protection (product.md §1; defaults from domain.auth_policy/credentials) ----
+    card_lengths: tuple[int, ...] = _CREDENTIALS.card_lengths
+    pin_length: int = _CREDENTIALS.pin_length
+    web_id_min: int = _CREDENTIALS.web_id_min
+    web_id_max: int = _CREDENTIALS.web_id_max
+    password_min: int = _CREDENTIALS.password_min
+    password_max: int = _CREDENTIALS.password_max
+    lockout_threshold: int = _AUTH.lockout_threshold  #: consecutive failures that lock a PIN or password
+    login_throttle_max: int = _AUTH.login_throttle_max  #: sign-in attempts per IP per window (successes given back)
+    login_throttle_window_seconds: int = _AUTH.login_throttle_window_seconds
+    recover_throttle_max: int = _AUTH.recover_throttle_max  #: recovery and step-up requests per IP per window
+    recover_throttle_window_seconds: int = _AUTH.recover_throttle_window_seconds
+    code_digits: int = _AUTH.code_digits  #: one-time codes by email (recovery, step-up)
+    code_ttl_seconds: int = _AUTH.code_ttl_seconds
+    code_max_tries: int = _AUTH.code_max_tries
+    mail_from: str = "no-reply@kaiin.example.jp"
 
     # --- password hashing (Argon2id) --------------------------------------------------------------
     argon2_time_cost: int = 3
@@ -245,6 +266,13 @@ class Settings:
     def simulator_limits(self) -> SimulatorLimits:
         return SimulatorLimits(months_max=self.simulator_months_max, payment_unit=self.simulator_payment_unit,
                                input_max_chars=self.simulator_input_max_chars)
+    def auth_policy(self) -> AuthPolicy:
+        """Lockout, throttle, code and step-up numbers for ``domain.auth_policy``."""
+        return AuthPolicy(**{f.name: getattr(self, f.name) for f in fields(AuthPolicy)})
+
+    def credential_policy(self) -> CredentialPolicy:
+        """Card, PIN, Web-ID and password formats for ``domain.credentials``."""
+        return CredentialPolicy(**{f.name: getattr(self, f.name) for f in fields(CredentialPolicy)})
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
@@ -303,6 +331,8 @@ def _parse(f: dataclasses.Field, raw: str, name: str) -> Any:
             if raw.strip().lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
                 raise ValueError(raw)
             return raw.strip().lower() in ("1", "true", "yes", "on")
+        if kind.startswith("tuple[int"):
+            return tuple(int(part.strip()) for part in raw.split(",") if part.strip())
         if kind.startswith("tuple"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         return raw

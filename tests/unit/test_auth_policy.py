@@ -64,6 +64,8 @@ def test_throttle_windows_are_aligned_and_count_down():
         ("10.0.0.2", "not-an-ip", ["10.0.0.0/8"], "10.0.0.2"),
         ("10.0.0.2", "", ["10.0.0.0/8"], "10.0.0.2"),
         ("::1", "2001:db8::7", ["::1"], "2001:db8::7"),
+        ("proxy-socket", "198.51.100.1", ["proxy-socket"], "198.51.100.1"),
+        ("203.0.113.5", "198.51.100.1", ["proxy-socket"], "203.0.113.5"),
     ],
 )
 def test_client_ip_trusts_forwarded_for_only_from_proxies(peer, xff, trusted, expected):

@@ -1,5 +1,7 @@
 """Credential formats (security.md §7 items 11–16 at the domain level)."""
 
+from datetime import date
+
 import pytest
 
 from domain.credentials import (
@@ -7,6 +9,7 @@ from domain.credentials import (
     CredentialPolicy,
     LoginIdentifier,
     mask_card_number,
+    parse_birth_date,
     parse_card_number,
     parse_login_id,
     parse_new_web_id,
@@ -275,3 +278,24 @@ def test_password_of_any_composition_is_accepted(raw):
 
 def test_password_case_is_kept():
     assert parse_password("Password1", POLICY) != parse_password("password1", POLICY)
+
+
+# --- date of birth (recovery) -----------------------------------------------------------------
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.mark.parametrize(
+    "raw", ["1990-04-01", "1990/4/1", "19900401", "１９９０－０４－０１", "1990.04.01"]
+)
+def test_birth_date_accepted(raw):
+    assert parse_birth_date(raw, today=TODAY) == date(1990, 4, 1)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "1990-02-30", "2026-11-22", "2030-01-01", "1899-12-31", "١٩٩٠-٠٤-٠١", "1990-04-01\x00", "4/1/1990", "abc"]
+)
+def test_birth_date_refused(raw):
+    with pytest.raises(CredentialFormatError) as err:
+        parse_birth_date(raw, today=TODAY)
+    assert err.value.field == "birth_date"
