@@ -73,6 +73,14 @@ class ThrottleDecision:
     allowed: bool
     #: seconds until the window ends (the ``Retry-After`` value when not allowed)
     retry_after: int
+    #: this request's number in its window, and the most a window allows
+    count: int
+    limit: int
+
+    @property
+    def first_refusal(self) -> bool:
+        """The request that crossed the limit: the one worth an alert (once per address and window)."""
+        return self.count == self.limit + 1
 
 
 def throttle_window_start(now: datetime, window_seconds: int) -> datetime:
@@ -87,7 +95,7 @@ def throttle_decision(
     """``count`` is this request's number in its window, the request itself included."""
     left = window_start + timedelta(seconds=window_seconds) - now
     retry_after = max(1, math.ceil(left.total_seconds()))
-    return ThrottleDecision(allowed=count <= limit, retry_after=retry_after)
+    return ThrottleDecision(allowed=count <= limit, retry_after=retry_after, count=count, limit=limit)
 
 
 def client_ip(peer: str, forwarded_for: str | None, trusted_proxies: Iterable[str]) -> str:

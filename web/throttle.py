@@ -13,6 +13,7 @@ from typing import Protocol
 from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 
+from db import audit
 from db import throttle as db_throttle
 from domain.auth_policy import ThrottleDecision, client_ip, throttle_decision, throttle_window_start
 from web.settings import Settings
@@ -79,10 +80,13 @@ async def check(request: Request, scope: str, now: datetime) -> None:
     """Count this request against its IP; raise 429 with ``Retry-After`` when over the limit."""
     policy = request.app.state.auth_policy
     limit_field, window_field = SCOPES[scope]
+    ip = request_ip(request)
     decision = await request.app.state.throttle.hit(
-        f"{scope}:{request_ip(request)}", now=now, limit=getattr(policy, limit_field),
-        window_seconds=getattr(policy, window_field),
+        f"{scope}:{ip}", now=now, limit=getattr(policy, limit_field), window_seconds=getattr(policy, window_field)
     )
+    if decision.first_refusal:  # one audit row per address and window, however long the flood
+        await audit.record(action=f"throttle_{scope}", outcome="throttled", now=now, actor="system", ip=ip,
+                           detail=f"over {decision.limit} per {getattr(policy, window_field)}s")
     if not decision.allowed:
         raise TooManyRequestsException(
             detail=THROTTLED_MESSAGE.format(seconds=decision.retry_after),

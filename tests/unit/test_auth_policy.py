@@ -46,6 +46,8 @@ def test_throttle_windows_are_aligned_and_count_down():
     ok = throttle_decision(10, window_start=start, now=NOW, limit=10, window_seconds=60)
     over = throttle_decision(11, window_start=start, now=NOW, limit=10, window_seconds=60)
     assert ok.allowed and not over.allowed
+    assert over.first_refusal and not ok.first_refusal
+    assert not throttle_decision(12, window_start=start, now=NOW, limit=10, window_seconds=60).first_refusal
     assert over.retry_after == 30
     late = throttle_decision(11, window_start=start, now=start + timedelta(seconds=59.2),
                              limit=10, window_seconds=60)

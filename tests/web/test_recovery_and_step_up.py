@@ -12,6 +12,7 @@ from db import mail
 from db.tables import AuditEvent
 from tests.auth_helpers import last_code, run
 from tests.conftest import csrf_token, make_member, sign_in
+from web.clock import Clock
 from web.guards import requires_step_up
 
 
@@ -138,8 +139,8 @@ def test_step_up_expires_after_its_minutes(settings, step_up_app):
         post(client, "/step-up/send", {"next": "/home"})
         post(client, "/step-up/verify", {"code": last_code(), "next": "/home"})
         assert client.get("/_test/sensitive").text == "sensitive-ok"
-        clock = client.app.state.clock
-        clock._shift = timedelta(seconds=settings.step_up_seconds + 1)
+        later = client.app.state.clock.now() + timedelta(seconds=settings.step_up_seconds + 1)
+        client.app.state.clock = Clock(later.isoformat())  # still inside the 15-minute idle timeout
         assert client.get("/_test/sensitive", follow_redirects=False).status_code == 303
 
 

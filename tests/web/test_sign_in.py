@@ -297,3 +297,63 @@ def test_no_route_is_exempt_from_csrf(app):
         if handler.opt.get("exclude_from_csrf")
     ]
     assert exempt == ["/_test/login/{member_id:int}"]
+
+
+# --- item 8: lockout DoS drill ----------------------------------------------------------------
+
+
+def test_one_address_cannot_lock_many_members_fast_and_is_recorded(settings, client):
+    """A script walking sequential card numbers: the throttle stops it after a few locks, and says so."""
+    cards = [f"{1000000000 + n:010d}" for n in range(10)]
+    for n, number in enumerate(cards):
+        make_member(settings, card_number=number, web_id=f"member{n:04d}", email=f"m{n}@example.jp")
+    statuses = [card(client, number, f"{k:04d}").status_code for number in cards for k in range(3)]
+    assert statuses.count(429) == len(statuses) - settings.login_throttle_max
+    locked = run(Credential.count().where(Credential.locked_at.is_not_null()))
+    assert locked <= settings.login_throttle_max // settings.lockout_threshold
+    alerts = run(AuditEvent.select(AuditEvent.ip).where(AuditEvent.action == "throttle_login"))
+    assert len(alerts) == 1, "one alert per address and window, not one row per refused request"
+    assert run(AuditEvent.count().where(AuditEvent.action == "lockout_pin")) == locked, "each owner is mailed"
+
+
+# --- item 21: cookie attributes ---------------------------------------------------------------
+
+
+def test_session_cookie_attributes_in_production(settings):
+    from web.app import create_app
+
+    make_member(settings)
+    prod = settings.replace(env="prod", secret_key="p" * 40, public_origin="https://testserver.local")
+    with TestClient(create_app(prod), base_url="https://testserver.local") as client:
+        client.get("/login")
+        token = client.cookies.get("__Host-csrftoken")
+        response = client.post("/login/card", data={"card_number": "1234567890", "pin": "1234", "_csrf_token": token},
+                               follow_redirects=False)
+        assert response.status_code == 303
+        cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("__Host-kaiin="))
+        attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "secure", "path", "samesite"} <= attributes
+        assert "domain" not in attributes
+        assert "Path=/" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+
+
+# --- item 25: GET routes change nothing -------------------------------------------------------
+
+
+def _snapshot() -> dict:
+    from db.tables import ALL_TABLES
+
+    return {table._meta.tablename: run(table.select().order_by(table.id)) for table in ALL_TABLES}
+
+
+def test_get_routes_change_no_state(settings, client, app):
+    member_id = make_member(settings)
+    card(client)
+    before = _snapshot()
+    paths = sorted({route.path for route in app.routes if "GET" in getattr(route, "methods", set())
+                    and "{" not in route.path and not route.path.startswith(("/static", "/_test"))})
+    assert {"/login", "/home", "/recover", "/step-up"} <= set(paths)
+    for path in paths:
+        assert client.get(path).status_code < 500, path
+    assert _snapshot() == before
+    assert member_id
