@@ -36,7 +36,7 @@ from web.security import (
     session_store,
 )
 from web.settings import ROOT, Settings
-from web.throttle import throttle_store
+from web.throttle import Refusals, throttle_store
 from web.timing import ServerTimingMiddleware
 
 PARTIALS = ROOT / "web" / "partials"
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
             state=State({
                 "settings": settings, "clock": clock, "session_key": sessions.key, "hasher": hasher(settings),
                 "auth_policy": settings.auth_policy(), "credential_policy": settings.credential_policy(),
-                "code_key": auth_flow.code_key(settings), "throttle": throttle_store(settings),
+                "code_key": auth_flow.code_key(settings), "throttle": throttle_store(settings), "refusals": Refusals(),
                 "mailer": MailSender(settings),
             }),
             after_response=auth_flow.deliver_mail,

@@ -7,7 +7,7 @@ client address is the peer, or the ``X-Forwarded-For`` hop named by a configured
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from litestar import Request
@@ -76,22 +76,54 @@ SCOPES = {
 }
 
 
+class Refusals:
+    """Addresses this process already refused, until their window ends: a flood is answered from memory.
+
+    Only ever refuses *more* than the shared counter would (never lets anything through), so it is safe
+    to keep per process; each process learns of a flood from its first refusal by the shared counter.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._until: dict[str, datetime] = {}
+
+    def retry_after(self, key: str, now: datetime) -> int | None:
+        until = self._until.get(key)
+        if until is None or until <= now:
+            return None
+        return max(1, int((until - now).total_seconds() + 0.999))
+
+    def remember(self, key: str, now: datetime, seconds: int) -> None:
+        if len(self._until) >= self.MAX_ENTRIES:
+            self._until = {k: v for k, v in self._until.items() if v > now}
+        self._until[key] = now + timedelta(seconds=seconds)
+
+
+def _refuse(seconds: int) -> TooManyRequestsException:
+    return TooManyRequestsException(
+        detail=THROTTLED_MESSAGE.format(seconds=seconds), headers={"Retry-After": str(seconds)}
+    )
+
+
 async def check(request: Request, scope: str, now: datetime) -> None:
     """Count this request against its IP; raise 429 with ``Retry-After`` when over the limit."""
     policy = request.app.state.auth_policy
     limit_field, window_field = SCOPES[scope]
     ip = request_ip(request)
+    key = f"{scope}:{ip}"
+    refusals: Refusals = request.app.state.refusals
+    if (seconds := refusals.retry_after(key, now)) is not None:
+        raise _refuse(seconds)  # no database write per request of a flood
     decision = await request.app.state.throttle.hit(
-        f"{scope}:{ip}", now=now, limit=getattr(policy, limit_field), window_seconds=getattr(policy, window_field)
+        key, now=now, limit=getattr(policy, limit_field), window_seconds=getattr(policy, window_field)
     )
     if decision.first_refusal:  # one audit row per address and window, however long the flood
         await audit.record(action=f"throttle_{scope}", outcome="throttled", now=now, actor="system", ip=ip,
                            detail=f"over {decision.limit} per {getattr(policy, window_field)}s")
     if not decision.allowed:
-        raise TooManyRequestsException(
-            detail=THROTTLED_MESSAGE.format(seconds=decision.retry_after),
-            headers={"Retry-After": str(decision.retry_after)},
-        )
+        refusals.remember(key, now, decision.retry_after)
+        raise _refuse(decision.retry_after)
 
 
 async def give_back(request: Request, scope: str, now: datetime) -> None:
