@@ -31,6 +31,7 @@ from domain.auth_policy import (
 )
 from domain.credentials import LoginIdentifier, mask_card_number
 from domain.errors import DomainError
+from domain.verification import code_digest
 
 Factor = Literal["pin", "password"]
 
@@ -261,10 +262,6 @@ async def factor_state(member_id: int) -> dict[str, bool]:
 # --- one-time codes ---------------------------------------------------------------------------
 
 
-def _code_digest(key: bytes, code_id: int, code: str) -> str:
-    return hmac.new(key, f"{code_id}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
 async def _issue_code(member: _Member, purpose: str, ctx: AuthContext) -> int:
     """Create a code (older unused ones of the same purpose die) and queue the mail that carries it."""
     assert member.email
@@ -277,7 +274,7 @@ async def _issue_code(member: _Member, purpose: str, ctx: AuthContext) -> int:
         OneTimeCode(member=member.id, purpose=purpose, code_hash="", created_at=ctx.now, expires_at=expires)
     ).returning(OneTimeCode.id)
     code_id = rows[0]["id"]
-    await OneTimeCode.update({OneTimeCode.code_hash: _code_digest(ctx.code_key, code_id, code)}).where(
+    await OneTimeCode.update({OneTimeCode.code_hash: code_digest(ctx.code_key, str(code_id), code)}).where(
         OneTimeCode.id == code_id
     )
     notice = notices.one_time_code(name=member.name, code=code, purpose=purpose, expires_at=expires,
@@ -302,7 +299,7 @@ async def _use_code(code_id: int | None, code: str, purpose: str, ctx: AuthConte
     rows = await OneTimeCode.update({OneTimeCode.tries: OneTimeCode.tries + 1}).where(condition).returning(
         OneTimeCode.member, OneTimeCode.code_hash
     )
-    if not rows or not hmac.compare_digest(rows[0]["code_hash"], _code_digest(ctx.code_key, code_id, code)):
+    if not rows or not hmac.compare_digest(rows[0]["code_hash"], code_digest(ctx.code_key, str(code_id), code)):
         raise CodeFailed(CODE_FAILED_MESSAGE)
     used = await OneTimeCode.update({OneTimeCode.used_at: ctx.now}).where(
         (OneTimeCode.id == code_id) & OneTimeCode.used_at.is_null()

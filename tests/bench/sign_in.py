@@ -1,14 +1,17 @@
 """Sign-in latency, each way in, with and without one address hammering /login/card with wrong PINs.
 
-Run: ``uv run python -m tests.bench.sign_in`` (about two minutes on 2 cores). It starts real ``kaiin serve``
-processes on 127.0.0.1 (SQLite, production Argon2id parameters), behind a pretend proxy so that each
-request can carry its own client address in ``X-Forwarded-For`` (``KAIIN_TRUSTED_PROXIES=127.0.0.1``).
-Every loop is bounded. Prints Markdown rows for docs/benchmarks.md.
+Run: ``.venv/bin/python -m tests.bench.sign_in`` (a few minutes on 2 cores; also part of ``make bench``). It
+starts real ``kaiin serve`` processes on 127.0.0.1 pinned to CPU 0 (SQLite, production Argon2id parameters),
+behind a pretend proxy so that each request can carry its own client address in ``X-Forwarded-For``
+(``KAIIN_TRUSTED_PROXIES=127.0.0.1``); this client runs on CPU 1. Every loop is bounded. Latency is measured
+by the client around the sign-in POST; server time is the app's ``Server-Timing``. Prints Markdown rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import statistics
 import tempfile
 import time
@@ -16,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.browser.conftest import running_server
+from tests.bench.common import bench_server
 
-SIGN_INS = 30  #: legitimate sign-ins measured per row
+SIGN_INS = 20  #: legitimate sign-ins measured per row
 ATTACKERS = 8  #: concurrent connections of the one hammering address
 ATTACK_LIMIT = 5000  #: hard cap on attack requests per row
 
@@ -33,9 +36,9 @@ async def _form(client: httpx.AsyncClient, path: str, data: dict, ip: str) -> ht
                              headers={"X-Forwarded-For": ip})
 
 
-async def _legit(base: str, way: str, n: int) -> list[float]:
-    """Sign in ``n`` times, each from its own address and browser; returns seconds per sign-in POST."""
-    timings = []
+async def _legit(base: str, way: str, n: int) -> tuple[list[float], list[float]]:
+    """Sign in ``n`` times, each from its own address and browser: client seconds and server ms per POST."""
+    timings, server_ms = [], []
     for i in range(n):
         ip = f"198.51.100.{i % 250 + 1}"
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
@@ -48,7 +51,8 @@ async def _legit(base: str, way: str, n: int) -> list[float]:
             response = await _form(client, path, data, ip)
             timings.append(time.perf_counter() - started)
             assert response.status_code == 303, (way, response.status_code)
-    return timings
+            server_ms.append(float(re.search(r"app;dur=([0-9.]+)", response.headers["server-timing"]).group(1)))
+    return timings, server_ms
 
 
 async def _hammer(base: str, stop: asyncio.Event) -> dict[int, int]:
@@ -71,21 +75,23 @@ async def _hammer(base: str, stop: asyncio.Event) -> dict[int, int]:
     return statuses
 
 
-async def _row(base: str, way: str, attack: bool) -> tuple[list[float], dict[int, int]]:
+async def _row(base: str, way: str, attack: bool) -> tuple[tuple[list[float], list[float]], dict[int, int]]:
     if not attack:
         return await _legit(base, way, SIGN_INS), {}
     stop = asyncio.Event()
     hammer = asyncio.create_task(_hammer(base, stop))
     await asyncio.sleep(1.0)  # let the attack reach its steady state
-    timings = await _legit(base, way, SIGN_INS)
+    measured = await _legit(base, way, SIGN_INS)
     stop.set()
-    return timings, await hammer
+    return measured, await hammer
 
 
-def _line(label: str, timings: list[float], statuses: dict[int, int]) -> str:
+def _line(label: str, measured: tuple[list[float], list[float]], statuses: dict[int, int]) -> str:
+    timings, server_ms = measured
     median, p95 = statistics.median(timings) * 1000, _percentile(timings, 0.95) * 1000
     attack = ", ".join(f"{code}×{count}" for code, count in sorted(statuses.items())) or "—"
-    return f"| {label} | {len(timings)} | {median:.0f} ms | {p95:.0f} ms | {attack} |"
+    server = f"{statistics.median(server_ms):.0f} / {_percentile(server_ms, 0.95):.0f} ms"
+    return f"| {label} | {len(timings)} | {median:.0f} ms | {p95:.0f} ms | {server} | {attack} |"
 
 
 async def _measure(base: str, throttled: bool) -> list[str]:
@@ -93,11 +99,11 @@ async def _measure(base: str, throttled: bool) -> list[str]:
     suffix = "" if throttled else " (throttle off)"
     if throttled:
         for way in ("card", "id"):
-            timings, _ = await _row(base, way, attack=False)
-            lines.append(_line(f"sign-in, {way}, no attack", timings, {}))
+            measured, _ = await _row(base, way, attack=False)
+            lines.append(_line(f"sign-in, {way}, no attack", measured, {}))
     for way in ("card",):
-        timings, statuses = await _row(base, way, attack=True)
-        lines.append(_line(f"sign-in, {way}, one IP hammering /login/card{suffix}", timings, statuses))
+        measured, statuses = await _row(base, way, attack=True)
+        lines.append(_line(f"sign-in, {way}, one IP hammering /login/card{suffix}", measured, statuses))
     return lines
 
 
@@ -107,13 +113,15 @@ def main() -> None:
         "KAIIN_ARGON2_TIME_COST": "3", "KAIIN_ARGON2_MEMORY_KIB": "65536",  # production parameters
     }
     rows = []
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() > 1:
+        os.sched_setaffinity(0, {1})  # the server has CPU 0
     with tempfile.TemporaryDirectory() as tmp:
-        with running_server(Path(tmp) / "throttled", env) as server:
+        with bench_server(Path(tmp) / "throttled", env) as server:
             rows += asyncio.run(_measure(f"http://127.0.0.1:{server.port}", throttled=True))
-        with running_server(Path(tmp) / "open", {**env, "KAIIN_LOGIN_THROTTLE_MAX": "1000000"}) as server:
+        with bench_server(Path(tmp) / "open", {**env, "KAIIN_LOGIN_THROTTLE_MAX": "1000000"}) as server:
             rows += asyncio.run(_measure(f"http://127.0.0.1:{server.port}", throttled=False))
-    print("| what | sign-ins | median | p95 | attack responses |")
-    print("|---|---|---|---|---|")
+    print("| what | sign-ins | median | p95 | server median / p95 | attack responses |")
+    print("|---|---|---|---|---|---|")
     print("\n".join(rows))
 
 

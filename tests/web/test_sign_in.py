@@ -132,7 +132,7 @@ def _normalise(response) -> tuple:
     the CSP nonce and the client's own CSRF token."""
     body = re.sub(r'nonce="[^"]+"', 'nonce=""', response.text)
     body = re.sub(r"[0-9a-f]{64,}", "TOKEN", body)
-    headers = {k: v for k, v in response.headers.items() if k not in ("content-security-policy", "date")}
+    headers = {k: v for k, v in response.headers.items() if k not in ("content-security-policy", "date", "server-timing")}
     return response.status_code, body, headers
 
 
