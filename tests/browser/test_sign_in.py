@@ -31,7 +31,7 @@ async def test_sign_in_with_card_number_typed_full_width(auth_server, page):
     await _sign_in_with_card(page, auth_server.url, "１２３４－５６７８－９０", "１２３４")
     await page.wait_for_url(re.compile(r"/home$"))
     await page.get_by_text("山田 太郎 様").wait_for()
-    assert await page.get_by_test_id("member-status").get_attribute("data-value") == "active"
+    assert await page.get_by_test_id("status").get_attribute("data-value") == "active"
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     await screenshot(page, "sign-in-card-home")
     assert page.console_errors == []

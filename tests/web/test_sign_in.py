@@ -195,6 +195,7 @@ def test_borrowing_stopped_member_sees_status_after_sign_in(settings, client):
     home = card(client)
     assert home.url.path == "/home"
     assert "総量規制の上限に達しています" in home.text
+    assert 'data-testid="status" data-value="borrowing_stopped"' in home.text
 
 
 # --- item 7: per-IP throttle ------------------------------------------------------------------
