@@ -7,9 +7,9 @@ Pure: times are given as aware datetimes and shown in JST; nothing secret is eve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-JST = timezone(timedelta(hours=9), "JST")
+from domain.loan import JST
 
 
 @dataclass(frozen=True, slots=True)

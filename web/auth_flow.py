@@ -27,7 +27,7 @@ from domain.credentials import (
     parse_pin,
 )
 from domain.errors import DomainError
-from domain.notices import JST
+from domain.loan import JST
 from web import render, throttle
 from web.security import end_session, start_session
 from web.settings import Settings
