@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import statistics
 import time
 from datetime import datetime, timezone
 
@@ -165,9 +164,10 @@ def test_unknown_wrong_locked_and_suspended_look_identical(settings, app):
         assert observed[2] == reference[2], name
     bodies = {name: re.sub(r'value="[0-9]+"', 'value=""', o[1]) for name, o in seen.items()}
     assert len(set(bodies.values())) == 1, "only the echoed card number differs"
-    medians = {name: statistics.median(t) for name, t in timings.items()}
-    spread = max(medians.values()) - min(medians.values())
-    assert spread < 0.05 + 0.5 * medians["wrong"], medians
+    # The fastest of five runs: load spikes on a shared machine only ever add time.
+    fastest = {name: min(t) for name, t in timings.items()}
+    spread = max(fastest.values()) - min(fastest.values())
+    assert spread < 0.05 + 0.5 * fastest["wrong"], fastest
 
 
 def test_suspended_member_is_told_only_with_the_right_pin(settings, client):
