@@ -142,7 +142,7 @@ async def post(account: Account, entries: Iterable[Entry], now: datetime, *, ref
         row = LedgerEntry(
             contract=account.contract_id, kind=entry.kind.value, occurred_at=now, value_date=entry.on,
             amount=entry.amount, principal=entry.principal, interest=entry.interest,
-            late_charge=entry.late_charge, points=points if entry.kind is Kind.POINT_USE else 0,
+            late_charge=entry.late_charge, points=points if entry.kind.is_payment else 0,
             principal_after=state.principal, reference=reference,
             reverses=entry.reverses.value if entry.reverses else "",
         )

@@ -177,9 +177,56 @@ class KnownDevice(Table):
     device_hash = Varchar(length=64)
     first_seen = Timestamptz()
     last_seen = Timestamptz()
+class Repayment(Table):
+    """One repayment request: internet repayment (Pay-easy) or automatic debit, and what came of it.
+
+    ``request_key`` makes it idempotent: ``<member id>:<key of the confirm form>`` for internet repayment,
+    ``debit:<contract id>:<due date>`` for a debit, so a double tap, a retry, a second tab or a second
+    worker finds the first row instead of paying again.
+    """
+
+    request_key = Varchar(length=100, unique=True)
+    member = ForeignKey(Member, null=False, index=True)
+    contract = ForeignKey(Contract, null=False)
+    channel = Varchar(length=10)  #: payeasy | debit
+    choice = Varchar(length=10)  #: due | any | full | debit
+    total = BigInt()  #: yen owed less
+    money = BigInt()  #: yen collected from the bank
+    points = BigInt(default=0)  #: Vポイント used (1 pt = ¥1)
+    points_earned = BigInt(default=0)
+    status = Varchar(length=10)  #: paid | declined | skipped
+    entry = BigInt(default=0)  #: ledger row of the payment (its receipt); 0 when nothing was paid
+    balance_after = BigInt(default=0)
+    gateway_reference = Varchar(length=40, default="")
+    note = Varchar(length=200, default="")  #: why it was declined or skipped, for the member
+    created_at = Timestamptz()
+
+
+class DebitAccount(Table):
+    """A member's automatic-debit account (口座振替). A change adds a row and cancels the old one."""
+
+    member = ForeignKey(Member, null=False, index=True)
+    bank_code = Varchar(length=4)
+    bank_name = Varchar(length=60)
+    branch_code = Varchar(length=3)
+    account_type = Varchar(length=1)  #: 1 普通 | 2 当座
+    account_number = Varchar(length=7)
+    holder_name = Varchar(length=30)
+    active_from = Date()  #: the first day it may be debited (other banks: some business days later)
+    cancelled_at = Timestamptz(null=True, default=None)
+    registered_at = Timestamptz()
+
+
+class JobClaim(Table):
+    """One unit of scheduled work, claimed by inserting its ``key``: a second worker's insert finds it taken."""
+
+    key = Varchar(length=100, unique=True)
+    worker = Varchar(length=64, default="")
+    claimed_at = Timestamptz()
 
 
 ALL_TABLES = (
     Member, Card, Credential, Contract, LedgerEntry, MaintenanceWindow, MemberProfile, ReminderSetting, EmailChange,
-    ReminderSent, AuditEvent, ThrottleCounter, OneTimeCode, OutboxMail, KnownDevice,
+    ReminderSent, AuditEvent, ThrottleCounter, OneTimeCode, OutboxMail, KnownDevice, Repayment, DebitAccount,
+    JobClaim,
 )

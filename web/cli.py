@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--action", help="only this action, e.g. login_card, lockout_pin, member_unlock")
     audit.add_argument("--limit", type=int, default=50)
     audit.set_defaults(run=cmd_audit)
+    worker = sub.add_parser("worker", help="run scheduled work (automatic debits, due-date roll-over) every "
+                                           "KAIIN_WORKER_INTERVAL_SECONDS; any number may run at once")
+    worker.add_argument("--once", action="store_true", help="one round, print what was done, then exit")
+    worker.set_defaults(run=cmd_worker)
     return parser
 
 
@@ -270,6 +274,27 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("--limit は1以上です")
     for e in asyncio.run(_with_db(settings, read())):
         print(f"{e.at.isoformat()}  member={e.member_no or '-'}  {e.actor}  {e.action}  {e.outcome}  ip={e.ip or '-'}  {e.detail}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    import logging
+
+    from db import worker
+    from web.jobs import jobs, maintenance_window
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    clock = Clock(settings.clock)
+    if args.once:
+        report = asyncio.run(_with_db(settings, worker.run_once(clock.now(), jobs(settings), maintenance_window(settings))))
+        print(json.dumps(report, ensure_ascii=False, sort_keys=True))
+        return 0
+    run = worker.run(clock.now, jobs(settings), maintenance_window(settings), interval=settings.worker_interval_seconds)
+    try:
+        asyncio.run(_with_db(settings, run))
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -39,12 +39,19 @@ def page(
     status: int = HTTP_200_OK,
     trigger: str | None = None,
     headers: dict[str, str] | None = None,
+    push_url: str | None = None,
 ) -> Template:
-    """Render ``template`` as a full page, or as a fragment for a targeted htmx request."""
+    """Render ``template`` as a full page, or as a fragment for a targeted htmx request.
+
+    ``push_url`` puts that address in the browser's bar for an htmx request (e.g. the receipt's own
+    page after a form post, so reloading it shows the receipt again instead of posting again).
+    """
     base = FRAGMENT if wants_fragment(request) else FULL
     out_headers = {"Vary": "HX-Request, HX-Request-Type, HX-Boosted, HX-History-Restore-Request"}
     if trigger and is_htmx(request):
         out_headers["HX-Trigger"] = trigger
+    if push_url and is_htmx(request):
+        out_headers["HX-Push-Url"] = push_url
     out_headers.update(headers or {})
     ctx = {"base_template": base, "csp_nonce": csp_nonce(request.scope), "banner": banner(request.scope),
            **(context or {})}
