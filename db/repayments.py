@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from piccolo.query.functions.aggregate import Sum
 
 from db import loans
+from db.due_day import due_day_text
 from db.engine import write_tx
 from db.payment_gateway import DEBIT, PAYEASY, Collection, PaymentDeclined, PaymentGateway
 from db.tables import Contract as ContractRow
@@ -30,7 +31,7 @@ from domain.business_days import BusinessCalendar
 from domain.due_dates import add_months, due_date
 from domain.ledger import Kind
 from domain.loan import jst_date
-from domain.policy import MONTH_END, LoanPolicy
+from domain.policy import LoanPolicy
 from domain.repayment import (
     Plan,
     Preview,
@@ -267,11 +268,6 @@ async def _record(account: loans.Account, key: str, status: str, note: str, now:
 
 def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def due_day_text(due_day: int) -> str:
-    """31 → 'end', 5 → '5': how the contract row stores a due day."""
-    return "end" if due_day == MONTH_END else str(due_day)
 
 
 # --- the worker's rounds -----------------------------------------------------------------------------
