@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections import OrderedDict
+from typing import Any, Callable
 
 from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
@@ -72,12 +74,43 @@ def targets(request: Request, element_id: str) -> bool:
     return wants_fragment(request) and request.headers.get("hx-target", "").endswith(f"#{element_id}")
 
 
+class PieceMemo:
+    """Rendered pieces remembered for immutable objects they were rendered from (least recently used
+    first out). The object is kept with its HTML, so an ``id`` is never mistaken for a new object's."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[object, str]] = OrderedDict()
+
+    def get(self, source: object, render: Callable[[], str]) -> str:
+        key = id(source)
+        found = self._items.get(key)
+        if found is not None and found[0] is source:
+            self._items.move_to_end(key)
+            return found[1]
+        html = render()
+        if self.size > 0:
+            self._items[key] = (source, html)
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return html
+
+
 def piece_or_page(request: Request, piece: str, element_id: str, page_template: str, context: dict[str, Any],
-                  *, status: int = HTTP_200_OK, headers: dict[str, str] | None = None) -> Template:
-    """``piece`` alone for an htmx swap of ``#element_id`` (live updates), else the whole page (no JS)."""
+                  *, status: int = HTTP_200_OK, headers: dict[str, str] | None = None,
+                  memo: PieceMemo | None = None, source: object = None) -> Response:
+    """``piece`` alone for an htmx swap of ``#element_id`` (live updates), else the whole page (no JS).
+
+    With ``memo``, the piece rendered from the immutable ``source`` (the same for every visitor: nothing
+    of a member's in it) is rendered once and sent again as it is."""
     if targets(request, element_id):
+        out_headers = {"Vary": "HX-Request, HX-Target", **(headers or {})}
+        if memo is not None and source is not None:
+            engine = request.app.template_engine
+            html = memo.get(source, lambda: engine.get_template(piece).render(**context, piece=True))
+            return Response(html, media_type=MediaType.HTML, status_code=status, headers=out_headers)
         response = fragment(request, piece, {**context, "piece": True}, status=status)
-        response.headers.update({"Vary": "HX-Request, HX-Target", **(headers or {})})
+        response.headers.update(out_headers)
         return response
     return page(request, page_template, context, status=status, headers=headers)
 

@@ -167,3 +167,16 @@ def test_page_obeys_the_strict_csp(sim):
     assert " style=" not in html and "hx-on" not in html and "js:" not in html
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline scripts
     assert not re.search(r"hx-trigger=\"[^\"]*\[", html)  # no trigger filters
+
+
+def test_a_repeated_keystroke_is_the_same_piece_with_every_header(sim):
+    first = post(sim, {**FORM, "payment": "12000"}, LIVE)
+    again = post(sim, {**FORM, "payment": "１２，０００"}, LIVE)  # the same inputs, typed differently
+    other = post(sim, {**FORM, "payment": "13000"}, LIVE)
+    assert first.status_code == again.status_code == 200 and first.text == again.text != other.text
+    for response in (first, again):
+        assert "nonce-" in response.headers["content-security-policy"]
+        assert "HX-Target" in response.headers["vary"] and response.headers["content-type"].startswith("text/html")
+        assert response.headers["server-timing"].startswith("app;dur=")
+    refused = post(sim, {**FORM, "payment": "100"}, LIVE)
+    assert post(sim, {**FORM, "payment": "100"}, LIVE).text == refused.text and refused.status_code == 422

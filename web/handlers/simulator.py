@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
-from litestar.response import Template
 
 from db import loans
 from db.holidays import business_calendar
@@ -35,7 +34,7 @@ FIELDS = tuple(field.name for field in dataclasses.fields(SimulatorForm))
 
 
 @get("/simulator", opt={"maintenance": "exempt"})
-async def show_simulator(request: Request, now: NamedDependency[datetime]) -> Template:
+async def show_simulator(request: Request, now: NamedDependency[datetime]) -> Response:
     """The page, or a keystroke: htmx sends the form as a query and swaps only ``#sim-result``.
 
     Without a query, a worked example (the product's top rate, paying the amount due). A calculation
@@ -48,7 +47,7 @@ async def show_simulator(request: Request, now: NamedDependency[datetime]) -> Te
 
 @post("/simulator")
 async def simulate(request: Request, now: NamedDependency[datetime],
-                   data: Annotated[SimulatorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template:
+                   data: Annotated[SimulatorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
     """The submit button without JavaScript: the whole page with the result."""
     return respond(request, dataclasses.asdict(data), now)
 
@@ -57,31 +56,32 @@ def query_form(request: Request) -> dict[str, str]:
     return {name: request.query_params.get(name, "") for name in FIELDS if name in request.query_params}
 
 
-def respond(request: Request, form: dict[str, str], now: datetime) -> Template:
+def respond(request: Request, form: dict[str, str], now: datetime) -> Response:
     settings = request.app.state.settings
     policy = settings.loan_policy()
     cache = request.app.state.setdefault("simulator_cache", simulator.OutcomeCache(settings.simulator_cache_entries))
+    memo = request.app.state.setdefault("simulator_pieces", render.PieceMemo(settings.simulator_cache_entries))
     outcome = simulator.simulate_form(form, jst_date(now), settings.simulator_due_day, policy,
                                       business_calendar(policy), settings.simulator_limits(), cache)
     context = {"form": form, "outcome": outcome, "public_page": True, "policy": policy}
-    return render.piece_or_page(request, "simulator/_result.html", "sim-result", "pages/simulator.html",
-                                context, status=200 if outcome.ok else 422)
+    return render.piece_or_page(request, "simulator/_result.html", "sim-result", "pages/simulator.html", context,
+                                status=200 if outcome.ok else 422, memo=memo, source=outcome)
 
 
 @get("/simulator/mine")
-async def show_my_simulator(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Template:
+async def show_my_simulator(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Response:
     """The member's own: "if I pay ¥X a month" from today's balance, rate, due day and amount due."""
     return await respond_member(request, member, query_form(request), now)
 
 
 @post("/simulator/mine")
 async def simulate_mine(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime],
-                        data: Annotated[SimulatorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template:
+                        data: Annotated[SimulatorForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
     """The member's own, submitted without JavaScript."""
     return await respond_member(request, member, dataclasses.asdict(data), now)
 
 
-async def respond_member(request: Request, member: dict, form: dict[str, str], now: datetime) -> Template:
+async def respond_member(request: Request, member: dict, form: dict[str, str], now: datetime) -> Response:
     settings = request.app.state.settings
     account = await loans.account_for_member(member["id"], now, settings.loan_policy())
     position = account.position if account else None
