@@ -15,9 +15,17 @@ from db import accounts, demo_loans, loans
 from db.engine import write_tx
 from db.hashing import SecretHasher
 from db.holidays import business_calendar
-from db.tables import Card, Contract, LedgerEntry, Member
+from db.tables import Card, Contract, LedgerEntry, Member, PayeeAccount
 from domain.loan import jst_date
 from domain.policy import LoanPolicy
+
+
+#: payee accounts (振込先口座) of demo members, so borrowing by transfer works at once: a 24-hour bank and a
+#: bank-hours one (bank, branch, type, number, holder)
+DEMO_PAYEES = {
+    "1234567890": ("0009", "123", "1", "1234567", "ヤマダ\u3000タロウ"),
+    "2345678901": ("0134", "456", "1", "7654321", "サトウ\u3000ハナコ"),
+}
 
 
 @dataclass(frozen=True)
@@ -58,11 +66,23 @@ async def load(*, hasher: SecretHasher, now: datetime, policy: LoanPolicy | None
         if not await Card.exists().where(Card.card_number == new.card_number):
             await accounts.create_member(new, hasher=hasher, now=now)
         await _write_history(demo, now, policy, bulk_rows)
+        await _give_payee(new.card_number, now)
         line = f"{new.name}（{demo.note}）: カード番号 {new.card_number} / 暗証番号 {new.pin}"
         if new.web_id:
             line += f"  または ログインID {new.web_id} / パスワード {new.password}"
         lines.append(line)
     return lines
+
+
+async def _give_payee(card_number: str, now: datetime) -> None:
+    if card_number not in DEMO_PAYEES:
+        return
+    card = await Card.select(Card.member).where(Card.card_number == card_number).first()
+    if await PayeeAccount.exists().where(PayeeAccount.member == card["member"]):
+        return
+    bank, branch, kind, number, holder = DEMO_PAYEES[card_number]
+    await PayeeAccount(member=card["member"], bank_code=bank, branch_code=branch, account_type=kind,
+                       account_number=number, holder_name=holder, active=True, created_at=now).save()
 
 
 async def _write_history(demo: Demo, now: datetime, policy: LoanPolicy, bulk_rows: int) -> None:

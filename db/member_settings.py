@@ -14,7 +14,9 @@ from datetime import date, datetime
 import asyncpg
 from piccolo.query.functions.string import Lower
 
+from db import payees
 from db.engine import write_tx
+from db.payees import Payee
 from db.tables import Contract, Credential, Member, MemberProfile, ReminderSetting
 from domain.credentials import web_id_key
 from domain.errors import DomainError
@@ -46,6 +48,7 @@ class SettingsView:
     profile: Profile | None
     reminder: ReminderPreference
     reminder_is_default: bool
+    payee: Payee | None = None  #: the payee account of borrowing by transfer (振込先口座)
 
 
 async def settings_view(member_id: int, reminder_policy: ReminderPolicy) -> SettingsView:
@@ -65,6 +68,7 @@ async def settings_view(member_id: int, reminder_policy: ReminderPolicy) -> Sett
         profile=await profile_of(member_id),
         reminder=await reminder_of(member_id, reminder_policy) or default_preference(reminder_policy),
         reminder_is_default=await reminder_of(member_id, reminder_policy) is None,
+        payee=await payees.current(member_id),
     )
 
 

@@ -122,6 +122,79 @@ class ReminderSent(Table):
     outbox = Integer(null=True, default=None)  #: the outbox mail that carries it
 
 
+class Bank(Table):
+    """Operators' changes to the bundled bank list (``db.banks.DEFAULT_BANKS``): additions, renames, the
+    24-hour flag, or ``active=False`` to stop a bank being chosen as a payee."""
+
+    code = Varchar(length=4, unique=True)  #: 全銀 金融機関コード
+    name = Varchar(length=60)
+    instant = Boolean(default=False)  #: settles 24 hours a day (全銀モアタイム), so transfers arrive at once
+    active = Boolean(default=True)
+    changed_at = Timestamptz()
+
+
+class PayeeAccount(Table):
+    """A member's payee account (振込先口座). A change adds a row and retires the old one (``active``)."""
+
+    member = ForeignKey(Member, null=False, index=True)
+    bank_code = Varchar(length=4)
+    branch_code = Varchar(length=3)
+    account_type = Varchar(length=1)  #: 1 普通 | 2 当座
+    account_number = Varchar(length=7)
+    holder_name = Varchar(length=30)  #: full-width katakana
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    retired_at = Timestamptz(null=True, default=None)
+
+
+class Transfer(Table):
+    """One instant-transfer borrowing (瞬フリ), from the confirm step to the bank's answer.
+
+    status: queued (waiting for bank hours; its amount is reserved) → sending (claimed by a process until
+    ``claimed_until``; the borrowing is in the ledger) → sent | failed (reversed in the ledger) | cancelled
+    (refused at send time; nothing was posted).
+    """
+
+    transfer_no = Varchar(length=20, unique=True)  #: shown on the receipt
+    request_key = Varchar(length=100, unique=True)  #: "<member id>:<idempotency key of the confirm form>"
+    member = ForeignKey(Member, null=False, index=True)
+    contract = ForeignKey(Contract, null=False)
+    amount = BigInt()
+    bank_code = Varchar(length=4)
+    bank_name = Varchar(length=60)
+    instant = Boolean(default=False)
+    branch_code = Varchar(length=3)
+    account_type = Varchar(length=1)
+    account_number = Varchar(length=7)
+    holder_name = Varchar(length=30)
+    status = Varchar(length=10, index=True)
+    requested_at = Timestamptz()
+    send_at = Timestamptz(index=True)  #: when it may be sent (bank hours, maintenance)
+    claimed_by = Varchar(length=64, default="")
+    claimed_until = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)
+    borrowing_entry = BigInt(default=0)  #: ledger row id of the borrowing (0 until sent)
+    reversal_entry = BigInt(default=0)  #: ledger row id of the reversal of a failed transfer
+    borrowed_on = Date(null=True, default=None)  #: the JST day the money was sent
+    amount_due = BigInt(default=0)  #: the amount due this borrowing set (after sending)
+    next_due_date = Date(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    bank_reference = Varchar(length=40, default="")
+    failure = Varchar(length=200, default="")  #: why it failed or was cancelled, for the member
+
+
+class SimulatedBankPayment(Table):
+    """The bank simulator's own book: what "the bank" received, one row per transfer number."""
+
+    transfer_no = Varchar(length=20, unique=True)
+    bank_code = Varchar(length=4)
+    account = Varchar(length=20)  #: branch-type-number
+    amount = BigInt()
+    outcome = Varchar(length=10)  #: settled | accepted (settles later) | rejected
+    reason = Varchar(length=200, default="")
+    received_at = Timestamptz()
+    settles_at = Timestamptz()
+
 
 class AuditEvent(Table):
     """Security events: who, what, when, from where, outcome. Never a secret, card number, session id or code."""
@@ -228,5 +301,5 @@ class JobClaim(Table):
 ALL_TABLES = (
     Member, Card, Credential, Contract, LedgerEntry, MaintenanceWindow, MemberProfile, ReminderSetting, EmailChange,
     ReminderSent, AuditEvent, ThrottleCounter, OneTimeCode, OutboxMail, KnownDevice, Repayment, DebitAccount,
-    JobClaim,
+    JobClaim, Bank, PayeeAccount, Transfer, SimulatedBankPayment,
 )

@@ -15,6 +15,8 @@ copied from a passbook, an amount is chosen.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 from domain.business_days import BusinessCalendar
 from domain.errors import DomainError
+from domain.notices import Notice
+from domain.notices import jst as notice_time
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -243,8 +247,12 @@ class PayeeAccount:
 
     @property
     def masked_number(self) -> str:
-        """The account number as screens and mail show it: last 3 digits only."""
-        return "*" * (len(self.account_number) - 3) + self.account_number[-3:]
+        return mask_account_number(self.account_number)
+
+
+def mask_account_number(number: str) -> str:
+    """An account number as screens and mail show it: the last 3 digits only (``****567``)."""
+    return "*" * (len(number) - 3) + number[-3:]
 
 
 class PayeeFieldErrors(DomainError):
@@ -311,3 +319,88 @@ def parse_payee(
     if errors:
         raise PayeeFieldErrors(errors)
     return PayeeAccount(bank, branch, kind, number, name)  # type: ignore[arg-type]
+
+
+# --- the confirm step ---------------------------------------------------------------------------------
+
+_KEY = re.compile("[A-Za-z0-9_-]{16,64}")
+_ID = re.compile("[0-9]{1,18}")
+RESTART = "お手続きの内容を確認できませんでした。お手数ですが、金額の入力からやり直してください。"
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """What a confirm form asks for, once its seal is checked: nothing in it can have been changed."""
+
+    amount: int
+    payee_id: int
+    key: str  #: the idempotency key of this confirm form
+
+
+def _mac(secret: bytes, member_id: int, amount: int, payee_id: int, key: str, issued: int) -> str:
+    message = f"transfer|{member_id}|{amount}|{payee_id}|{key}|{issued}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def seal(secret: bytes, member_id: int, amount: int, payee_id: int, key: str, now: datetime) -> str:
+    """The token a confirm form carries: when it was issued, and an HMAC over what it shows."""
+    issued = int(now.timestamp())
+    return f"{issued}.{_mac(secret, member_id, amount, payee_id, key, issued)}"
+
+
+def open_confirmation(
+    secret: bytes, member_id: int, *, amount: str, payee_id: str, key: str, token: str,
+    now: datetime, max_age_seconds: int,
+) -> Confirmation:
+    """Read a posted confirm form. The amount, the account and the key must be those the confirm page
+    showed (a skipped step, a changed amount or another member's form fail the seal), and the page must
+    be younger than ``max_age_seconds``.
+
+    Raises:
+        TransferError: with a message that says to start again.
+    """
+    issued_text, _, mac = token.partition(".")
+    if not (_PLAIN.fullmatch(amount) and len(amount) <= 18 and _ID.fullmatch(payee_id) and _KEY.fullmatch(key)
+            and _PLAIN.fullmatch(issued_text) and len(issued_text) <= 12 and len(mac) == 64):
+        raise TransferError(RESTART)
+    issued = int(issued_text)
+    expected = _mac(secret, member_id, int(amount), int(payee_id), key, issued)
+    if not hmac.compare_digest(expected, mac):
+        raise TransferError(RESTART)
+    age = now.timestamp() - issued
+    if age > max_age_seconds or age < -60:
+        minutes = max(1, max_age_seconds // 60)
+        raise TransferError(f"確認画面の有効期限（{minutes}分）が切れました。お手数ですが、金額の入力からやり直してください。")
+    return Confirmation(int(amount), int(payee_id), key)
+
+
+# --- mail to the member ---------------------------------------------------------------------------------
+
+
+def _footer(app_name: str, phone: str) -> str:
+    return (f"\n\nお心当たりのない場合は、至急お客様サービスセンター（{phone}）までご連絡ください。\n"
+            f"このメールは送信専用です。\n{app_name}")
+
+
+def payee_notice(*, name: str, bank_name: str, branch_code: str, type_label: str, masked_number: str,
+                 changed: bool, at: datetime, app_name: str, phone: str) -> Notice:
+    """The mail sent when the payee account is registered or changed (the number masked)."""
+    what = "変更" if changed else "登録"
+    body = (f"{name} 様\n\nお借入れの振込先口座を{what}しました。\n\n日時：{notice_time(at)}\n"
+            f"振込先：{bank_name} 支店コード{branch_code} {type_label} {masked_number}\n\n"
+            "以後のお振込みによるお借入れは、この口座にお振込みします。" + _footer(app_name, phone))
+    return Notice(f"payee_{'changed' if changed else 'registered'}", f"【重要】振込先口座を{what}しました", body)
+
+
+def transfer_failed_notice(*, name: str, transfer_no: str, amount: int, reason: str, cancelled: bool,
+                           at: datetime, app_name: str, phone: str) -> Notice:
+    """The mail sent when a transfer could not be paid out: nothing is owed for it."""
+    if cancelled:
+        outcome = "お振込みを取り消しました。このお借入れはなかったものとなり、ご利用可能額は元に戻っています。"
+    else:
+        outcome = ("お借入れを取り消しました（ご利用明細に「取消」として記録しています）。"
+                   "このお借入れの利息はかからず、ご利用可能額は元に戻っています。")
+    body = (f"{name} 様\n\nお申し込みのお借入れ（お振込み）を完了できませんでした。\n\n"
+            f"受付番号：{transfer_no}\n金額：{amount:,}円\n日時：{notice_time(at)}\n理由：{reason}\n\n{outcome}\n"
+            "振込先口座をご確認のうえ、あらためてお申し込みください。" + _footer(app_name, phone))
+    return Notice("transfer_failed", "【重要】お振込みによるお借入れを完了できませんでした", body)

@@ -22,7 +22,9 @@ from db.hashing import SecretHasher
 from web import auth_flow, charts, errors, filters, handlers
 from web.assets import STATIC_DIR, asset
 from web.clock import Clock
-from web.deps import provide_member, provide_now, provide_repay_context, repay_context
+from web.deps import (
+    provide_member, provide_now, provide_repay_context, provide_transfer_context, repay_context, transfer_context,
+)
 from web.guards import StepUpRequired, requires_member
 from web.mail import MailSender
 from web.maintenance import MaintenanceGate, MaintenanceUnderway
@@ -55,7 +57,8 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         guards=[requires_member],
         cache_control=CacheControlHeader(no_store=True, private=True),
         dependencies={"member": Provide(provide_member),
-                      "repay_ctx": Provide(provide_repay_context, sync_to_thread=False)},
+                      "repay_ctx": Provide(provide_repay_context, sync_to_thread=False),
+                      "transfer_ctx": Provide(provide_transfer_context, sync_to_thread=False)},
     )
     static_router = create_static_files_router(
         path="/static",
@@ -95,6 +98,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
                 "code_key": auth_flow.code_key(settings), "throttle": throttle_store(settings), "refusals": Refusals(),
                 "mailer": MailSender(settings),
                 "repayments": repay_context(settings),
+                "transfers": transfer_context(settings),
             }),
             after_response=auth_flow.deliver_mail,
             on_startup=[engine.start],

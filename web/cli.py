@@ -103,6 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
                                            "KAIIN_WORKER_INTERVAL_SECONDS; any number may run at once")
     worker.add_argument("--once", action="store_true", help="one round, print what was done, then exit")
     worker.set_defaults(run=cmd_worker)
+
+    bank = sub.add_parser("bank", help="the bank list payee accounts are chosen from").add_subparsers(metavar="action")
+    bank.add_parser("list", help="every bank, with its 24-hour flag").set_defaults(run=cmd_bank_list)
+    bank_set = bank.add_parser("set", help="add a bank or change its name or 24-hour flag")
+    bank_set.add_argument("code", help="4-digit bank code")
+    bank_set.add_argument("--name")
+    flag = bank_set.add_mutually_exclusive_group()
+    flag.add_argument("--instant", dest="instant", action="store_true", default=None,
+                      help="settles 24 hours a day (全銀モアタイム)")
+    flag.add_argument("--no-instant", dest="instant", action="store_false", help="follows bank hours")
+    bank_set.set_defaults(run=cmd_bank_set, active=True)
+    bank_remove = bank.add_parser("remove", help="stop offering a bank for new payee accounts")
+    bank_remove.add_argument("code")
+    bank_remove.set_defaults(run=cmd_bank_set, active=False, name=None, instant=None)
     return parser
 
 
@@ -295,6 +309,25 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_with_db(settings, run))
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def cmd_bank_list(args: argparse.Namespace, settings: Settings) -> int:
+    from db import banks
+
+    for bank in asyncio.run(_with_db(settings, banks.all_banks(include_inactive=True))):
+        flags = ("24時間" if bank.instant else "営業時間") + ("" if bank.active else " 停止中")
+        print(f"{bank.code}  {bank.name}  {flags}")
+    return 0
+
+
+def cmd_bank_set(args: argparse.Namespace, settings: Settings) -> int:
+    from db import banks
+
+    now = Clock(settings.clock).now()
+    bank = asyncio.run(_with_db(settings, banks.set_bank(args.code, args.name, args.instant, args.active, now)))
+    state = ("24時間" if bank.instant else "営業時間") if bank.active else "停止中"
+    print(f"kaiin: {bank.code} {bank.name} ({state})")
     return 0
 
 

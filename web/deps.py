@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
 from db import accounts
+from db.bank_gateway import SimulatedBank
 from db.holidays import business_calendar
 from db.payment_gateway import gateway_for
 from db.repayments import RepayContext
+from db.transfers import TransferContext
 
 
 async def provide_member(request: Request) -> dict:
@@ -38,3 +42,21 @@ def repay_context(settings) -> RepayContext:
 
 def provide_repay_context(request: Request) -> RepayContext:
     return request.app.state.repayments
+
+
+def transfer_context(settings) -> TransferContext:
+    """The transfer use cases' settings: policies, the bank gateway, the key that seals confirm forms."""
+    policy = settings.transfer_policy()
+    gateway = SimulatedBank(business_calendar(settings.loan_policy()), policy,
+                            fail_accounts=settings.bank_simulator_fail_accounts,
+                            latency_ms=settings.bank_simulator_latency_ms)
+    secret = hmac.new(settings.resolved_secret_key().encode(), b"kaiin transfer confirm", hashlib.sha256).digest()
+    return TransferContext(
+        loan_policy=settings.loan_policy(), policy=policy, maintenance=settings.maintenance_policy(),
+        gateway=gateway, secret=secret, confirm_seconds=settings.transfer_confirm_seconds,
+        claim_seconds=settings.transfer_claim_seconds, app_name=settings.app_name, phone=settings.lender_phone,
+    )
+
+
+def provide_transfer_context(request: Request) -> TransferContext:
+    return request.app.state.transfers

@@ -6,20 +6,28 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from db import repayments
+from db import repayments, transfers
 from db.maintenance import operator_windows
 from db.worker import Job, WindowAt
 from domain.maintenance import Window, active_window
-from web.deps import repay_context
+from web.deps import repay_context, transfer_context
+from web.mail import MailSender
 from web.settings import Settings
 
 
 def jobs(settings: Settings) -> list[tuple[str, Job]]:
     """The worker's jobs, in the order they run each round."""
     ctx = repay_context(settings)
+    mailer = MailSender(settings)
+
+    async def deliver_mail(now: datetime) -> dict[str, int]:  # notices the jobs queued go out in the same round
+        return {"delivered": await mailer.deliver_pending(now=now)}
+
     return [
         ("rollover", partial(repayments.rollover_round, ctx=ctx)),
         ("debit", partial(repayments.debit_round, ctx=ctx)),
+        ("transfers", partial(transfers.send_due, ctx=transfer_context(settings), limit=settings.worker_batch)),
+        ("mail", deliver_mail),
     ]
 
 

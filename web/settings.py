@@ -24,6 +24,7 @@ from domain.profile import ProfilePolicy
 from domain.reminders import ReminderPolicy
 from domain.repayment import RepaymentPolicy
 from domain.simulator import SimulatorLimits
+from domain.transfers import TransferPolicy
 
 _PROFILE = ProfilePolicy()
 _STRENGTH = StrengthPolicy()
@@ -173,6 +174,22 @@ class Settings:
     reminder_default_days_before: int = _REMINDER.default_days_before
     reminder_default_hour: int = _REMINDER.default_hour
 
+    # --- instant transfer borrowing, 瞬フリ (product.md §4); money in yen, times of day in JST minutes --
+    transfer_unit: int = 1_000  #: amounts are multiples of this
+    transfer_minimum: int = 1_000
+    transfer_max_digits: int = 10  #: longer amounts are refused before they are read
+    transfer_quick_picks: tuple[str, ...] = ("10000", "30000", "50000", "100000")  #: buttons on the form
+    bank_open_minute: int = 9 * 60  #: banks without 24-hour settlement take transfers from 09:00…
+    bank_cutoff_minute: int = 14 * 60 + 50  #: …until 14:50 on business days
+    bank_morning_send_minute: int = 9 * 60 + 30  #: queued transfers to those banks go out at 09:30
+    payee_holder_name_max: int = 30  #: characters of the account holder's name (全銀)
+    transfer_confirm_seconds: int = 10 * 60  #: how long a confirm page may be submitted
+    transfer_claim_seconds: int = 60  #: a process sending a transfer holds it this long, then others may
+    worker_batch: int = 20  #: transfers one worker claims per round
+    bank_gateway: str = "simulator"  #: the bank connection; only the simulator exists in this build
+    bank_simulator_fail_accounts: tuple[str, ...] = ()  #: "bank-branch-number" the simulator rejects
+    bank_simulator_latency_ms: int = 0  #: the simulator answers this much after recording a payment
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Build settings from ``environ`` (default: the process environment) and explicit overrides."""
@@ -209,6 +226,10 @@ class Settings:
         if self.simulator_due_day not in policy.due_days or min(self.simulator_months_max, self.simulator_payment_unit) <= 0:
             raise SettingsError("KAIIN_SIMULATOR_* の値が正しくありません")
 
+        if self.bank_gateway != "simulator":
+            raise SettingsError(f"KAIIN_BANK_GATEWAY は simulator だけが使えます: {self.bank_gateway!r}")
+        self.transfer_policy()
+
     def maintenance_policy(self) -> MaintenancePolicy:
         """The maintenance calendar's numbers for ``domain.maintenance``."""
         return MaintenancePolicy(
@@ -219,6 +240,18 @@ class Settings:
             new_year_end_hour=self.maintenance_new_year_end_hour,
             banner_lead_minutes=self.maintenance_banner_minutes,
         )
+
+    def transfer_policy(self) -> TransferPolicy:
+        """The transfer rules' numbers (amount unit and bounds, bank hours), built from the fields above."""
+        try:
+            return TransferPolicy(
+                unit=self.transfer_unit, minimum=self.transfer_minimum, max_digits=self.transfer_max_digits,
+                quick_picks=tuple(int(pick) for pick in self.transfer_quick_picks),
+                bank_open_minute=self.bank_open_minute, bank_cutoff_minute=self.bank_cutoff_minute,
+                morning_send_minute=self.bank_morning_send_minute, holder_name_max=self.payee_holder_name_max,
+            )
+        except (ValueError, TypeError) as error:
+            raise SettingsError(f"お振込みの設定値が正しくありません: {error}") from None
 
     @property
     def is_prod(self) -> bool:

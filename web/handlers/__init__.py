@@ -1,8 +1,13 @@
 """Route lists: ``PUBLIC`` needs no sign-in, ``MEMBER`` sits behind ``requires_member`` and ``no-store``."""
 
-from web.handlers import auth, dev, history, home, recover, repayments, settings, simulator, step_up, system
+from web.handlers import (
+    auth, dev, history, home, payee, recover, repayments, settings, simulator, step_up, system, transfers,
+)
 
 PUBLIC = [*system.ROUTES, *auth.ROUTES, *simulator.ROUTES, *recover.ROUTES]
-MEMBER = [*home.ROUTES, *history.ROUTES, *settings.ROUTES, *simulator.MEMBER_ROUTES, *step_up.ROUTES, *repayments.ROUTES]
+MEMBER = [
+    *home.ROUTES, *history.ROUTES, *settings.ROUTES, *simulator.MEMBER_ROUTES, *step_up.ROUTES, *repayments.ROUTES,
+    *transfers.ROUTES, *payee.ROUTES,
+]
 BENCH = system.BENCH
 DEV = [*dev.ROUTES]  #: routed only when KAIIN_ENV=dev

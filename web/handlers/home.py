@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from db import loans
+from db import loans, transfers
 from web import render
 
 
@@ -16,14 +16,17 @@ from web import render
 async def show_home(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Template:
     """ホーム: what the member owes and can do, at a glance."""
     account = await loans.account_for_member(member["id"], now, request.app.state.settings.loan_policy())
-    return render.page(request, "pages/home.html", {"nav": "home", "member": member, "account": account})
+    available = await transfers.available_credit(account) if account else 0
+    context = {"nav": "home", "member": member, "account": account, "available": available}
+    return render.page(request, "pages/home.html", context)
 
 
 @get("/home/summary")
 async def home_summary(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Template:
     """The figures alone: swapped in when money moved (the ``money-moved`` event)."""
     account = await loans.account_for_member(member["id"], now, request.app.state.settings.loan_policy())
-    return render.fragment(request, "home/_summary.html", {"account": account})
+    available = await transfers.available_credit(account) if account else 0
+    return render.fragment(request, "home/_summary.html", {"account": account, "available": available})
 
 
 ROUTES = [show_home, home_summary]
