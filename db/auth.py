@@ -30,7 +30,7 @@ from domain.auth_policy import (
     new_code,
 )
 from domain.credentials import LoginIdentifier, mask_card_number
-from domain.errors import DomainError
+from domain.errors import DomainError, FieldError
 from domain.verification import code_digest
 
 Factor = Literal["pin", "password"]
@@ -442,3 +442,29 @@ async def set_status(member_no: str, status: str, reason: str, *, ctx: AuthConte
         await audit.record(action=f"member_{'suspend' if status == 'suspended' else 'activate'}", outcome="ok",
                            now=ctx.now, member=member.id, actor=f"operator:{operator}", detail=reason)
 
+
+
+class WrongCurrentSecret(FieldError):
+    """The current PIN or password typed to change it is wrong (or the factor is locked)."""
+
+
+async def verify_current_secret(member_id: int, factor: Factor, secret: str, *, ctx: AuthContext) -> None:
+    """Check the secret a signed-in member types to change it, counted like a sign-in attempt
+    (reserve, then verify): it takes part in the same lockout, so a borrowed session cannot guess it.
+
+    Raises:
+        WrongCurrentSecret: wrong, or the factor is locked (the same message either way).
+    """
+    label = "暗証番号" if factor == "pin" else "パスワード"
+    message = f"現在の{label}が正しくありません。{ctx.policy.lockout_threshold}回続けて間違えるとロックされます。"
+    field = f"current_{factor if factor == 'pin' else 'password'}"
+    member = await _member_where(Member.id == member_id)
+    reserved = await _reserve_attempt(member_id, factor, ctx.policy) if member else None
+    if member is None or reserved is None:
+        await asyncio.to_thread(ctx.hasher.dummy_verify, secret)
+        raise WrongCurrentSecret(field, message)
+    credential_id, stored_hash = reserved
+    if not await asyncio.to_thread(ctx.hasher.verify, stored_hash, secret):
+        await _record_failure(member, credential_id, factor, action=f"{factor}_check", detail="settings", ctx=ctx)
+        raise WrongCurrentSecret(field, message)
+    await Credential.update({Credential.failed_count: 0}).where(Credential.id == credential_id)

@@ -9,27 +9,25 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import asyncpg
 from piccolo.query.functions.string import Lower
 
-from db import payees
+from db import mail, payees
+from db.auth import AuthContext
 from db.engine import write_tx
 from db.payees import Payee
-from db.tables import Contract, Credential, Member, MemberProfile, ReminderSetting
+from db.tables import Card, Contract, Credential, Member, MemberProfile, ReminderSetting
+from domain import settings_notices
 from domain.credentials import web_id_key
-from domain.errors import DomainError
+from domain.errors import FieldError
 from domain.profile import Profile
 from domain.reminders import ReminderPolicy, ReminderPreference, default_preference
 
 
-class SettingRefused(DomainError):
+class SettingRefused(FieldError):
     """A change that the member's account does not allow; ``field`` names the form field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 WEB_ID_TAKEN = "このログインIDはすでに使われています（大文字・小文字の違いだけのIDも使えません）。別のIDにしてください。"
@@ -144,11 +142,13 @@ class WebIdChanged:
     name: str
 
 
-async def set_web_id(member_id: int, web_id: str, *, now: datetime) -> WebIdChanged:
+async def set_web_id(member_id: int, web_id: str, ctx: AuthContext) -> WebIdChanged:
     """Set or change the Web-ID (already parsed by ``domain.credentials.parse_new_web_id``).
 
     Needs a verified email (seed 000). Unique whatever the case: checked here and held by the unique
     index on ``lower(web_id)``, so two members racing for ``Taro2024``/``taro2024`` cannot both win.
+
+    A notice goes to the member's email in the same transaction.
 
     Raises:
         SettingRefused: no verified email, the member's current Web-ID, or taken.
@@ -167,6 +167,9 @@ async def set_web_id(member_id: int, web_id: str, *, now: datetime) -> WebIdChan
             if await web_id_taken(web_id, except_member=member_id):
                 raise SettingRefused("web_id", WEB_ID_TAKEN)
             await Member.update({Member.web_id: web_id}).where(Member.id == member_id)
+            notice = settings_notices.web_id_changed(name=row["name"], first=row["web_id"] is None, at=ctx.now,
+                                                     app_name=ctx.app_name, phone=ctx.support_phone)
+            await mail.enqueue(to_addr=row["email"], notice=notice, now=ctx.now, member=member_id)
     except Exception as exc:
         if _is_unique_violation(exc):
             raise SettingRefused("web_id", WEB_ID_TAKEN) from None
@@ -174,6 +177,7 @@ async def set_web_id(member_id: int, web_id: str, *, now: datetime) -> WebIdChan
     return WebIdChanged(row["web_id"], web_id, row["email"], row["name"])
 
 
-def day_value(value: date | str) -> date:
-    """Dates come back as ``date`` from PostgreSQL and as ISO text from SQLite."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
+async def card_number_of(member_id: int) -> str | None:
+    """The member's card number (digits), for the password check that refuses it as a password."""
+    row = await Card.select(Card.card_number).where(Card.member == member_id).order_by(Card.id).first()
+    return row["card_number"] if row else None

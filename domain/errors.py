@@ -15,3 +15,11 @@ class DomainError(Exception):
 
 class LoanError(DomainError):
     """A loan-engine rule refused the input (amount, rate, limit, due day)."""
+
+
+class FieldError(DomainError):
+    """A refusal about one form field: ``field`` names it (so the form can mark it), the message says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from domain.credentials import has_forbidden_characters, nfkc
-from domain.errors import DomainError
+from domain.errors import FieldError
 
 #: hyphen-like separators people type between digit groups (after NFKC: U+FF0D is already "-")
 _SEPARATORS = re.compile("[ \\-\u2010-\u2015\u2212\u30fc\uff70]")
@@ -40,12 +40,8 @@ class ProfilePolicy:
     raw_max: int = 400
 
 
-class ProfileError(DomainError):
+class ProfileError(FieldError):
     """A field that cannot be stored; ``field`` names the form field the message belongs to."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 
-from domain.errors import DomainError
+from domain.errors import FieldError
+from domain.notices import Notice
 
 JST = timezone(timedelta(hours=9), "JST")
 ONE_DAY = timedelta(days=1)
@@ -62,10 +63,8 @@ def default_preference(policy: ReminderPolicy) -> ReminderPreference:
     return ReminderPreference(policy.default_enabled, policy.default_days_before, policy.default_hour)
 
 
-class ReminderError(DomainError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+class ReminderError(FieldError):
+    """A reminder choice outside the allowed ones."""
 
 
 def _small_int(raw: str, field: str, low: int, high: int, message: str) -> int:
@@ -131,13 +130,6 @@ def next_reminder(preference: ReminderPreference, *, next_due_date: date | None,
 # --- the texts ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MailText:
-    kind: str
-    subject: str
-    body: str
-
-
 def _jdate(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日({WEEKDAYS[day.weekday()]})"
 
@@ -151,7 +143,7 @@ def _footer(app_name: str, lender_name: str, phone: str, settings_url: str) -> s
 
 
 def due_reminder_text(*, name: str, due: date, amount_due: int, paid: int, link: str, settings_url: str,
-                      app_name: str, lender_name: str, phone: str) -> MailText:
+                      app_name: str, lender_name: str, phone: str) -> Notice:
     """The reminder: お客様のご返済期日は〇月〇日〇曜日です, with the amount due and a link."""
     left = max(0, amount_due - paid)
     paid_line = f"（お支払い済み {paid:,}円、残り {left:,}円）\n" if paid else ""
@@ -162,11 +154,11 @@ def due_reminder_text(*, name: str, due: date, amount_due: int, paid: int, link:
         f"ご返済・残高の確認はこちらから：\n{link}"
         + _footer(app_name, lender_name, phone, settings_url)
     )
-    return MailText("reminder_due", f"【{app_name}】ご返済期日（{due.month}月{due.day}日）のお知らせ", body)
+    return Notice("reminder_due", f"【{app_name}】ご返済期日（{due.month}月{due.day}日）のお知らせ", body)
 
 
 def overdue_notice_text(*, name: str, missed: date, arrears: int, late_rate: str, link: str, settings_url: str,
-                        app_name: str, lender_name: str, phone: str) -> MailText:
+                        app_name: str, lender_name: str, phone: str) -> Notice:
     """Sent instead of the reminder while a due date has been missed."""
     body = (
         f"{name} 様\n\n{_jdate(missed)}のご返済が確認できていません。\n\n"
@@ -176,4 +168,4 @@ def overdue_notice_text(*, name: str, missed: date, arrears: int, late_rate: str
         f"ご返済はこちらから：\n{link}"
         + _footer(app_name, lender_name, phone, settings_url)
     )
-    return MailText("reminder_overdue", f"【{app_name}】【重要】ご返済が確認できていません", body)
+    return Notice("reminder_overdue", f"【{app_name}】【重要】ご返済が確認できていません", body)

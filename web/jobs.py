@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from db import repayments, transfers
+from db import reminders, repayments, transfers
 from db.maintenance import operator_windows
 from db.worker import Job, WindowAt
 from domain.maintenance import Window, active_window
@@ -27,8 +27,16 @@ def jobs(settings: Settings) -> list[tuple[str, Job]]:
         ("rollover", partial(repayments.rollover_round, ctx=ctx)),
         ("debit", partial(repayments.debit_round, ctx=ctx)),
         ("transfers", partial(transfers.send_due, ctx=transfer_context(settings), limit=settings.worker_batch)),
+        ("reminders", partial(reminders.run, ctx=reminder_context(settings))),
         ("mail", deliver_mail),
     ]
+
+
+def reminder_context(settings: Settings) -> reminders.ReminderContext:
+    return reminders.ReminderContext(
+        loan_policy=settings.loan_policy(), reminder_policy=settings.reminder_policy(), origin=settings.origin,
+        app_name=settings.app_name, lender_name=settings.lender_name, phone=settings.lender_phone,
+    )
 
 
 def maintenance_window(settings: Settings) -> WindowAt:

@@ -7,15 +7,23 @@ from datetime import datetime, timezone
 
 import pytest
 
+from db import mail
 from db import member_settings as ms
+from db.auth import AuthContext
 from db.tables import Member
 from domain.credentials import CredentialPolicy, parse_new_web_id
 from domain.profile import ProfilePolicy, parse_profile
 from domain.reminders import ReminderPolicy, ReminderPreference
 from tests.conftest import make_member, run
+from web.app import hasher
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)
 REMIND = ReminderPolicy()
+
+
+def ctx(settings) -> AuthContext:
+    return AuthContext(now=NOW, policy=settings.auth_policy(), hasher=hasher(settings), code_key=b"k" * 32,
+                       app_name=settings.app_name, support_phone=settings.lender_phone)
 
 
 def test_profile_round_trips(settings):
@@ -49,23 +57,25 @@ def _web_id(settings, member):
 def test_web_id_set_change_and_refusals(settings):
     taro = make_member(settings)
     hana = make_member(settings, card_number="2234567890", web_id=None, password=None, email="hana@example.jp")
-    changed = run(ms.set_web_id(hana, parse_new_web_id("Hana2026x", CredentialPolicy()), now=NOW))
+    changed = run(ms.set_web_id(hana, parse_new_web_id("Hana2026x", CredentialPolicy()), ctx(settings)))
     assert (changed.old, changed.new) == (None, "Hana2026x") and _web_id(settings, hana) == "Hana2026x"
+    [notice] = run(mail.newest(limit=5, to_addr="hana@example.jp"))
+    assert notice.kind == "web_id_changed" and "設定されました" in notice.body and "Hana2026x" not in notice.body
     # a taken Web-ID in another case is refused, and nothing changes
     with pytest.raises(ms.SettingRefused, match="すでに使われています"):
-        run(ms.set_web_id(hana, "TARO2024", now=NOW))
+        run(ms.set_web_id(hana, "TARO2024", ctx(settings)))
     assert _web_id(settings, hana) == "Hana2026x"
     with pytest.raises(ms.SettingRefused, match="同じです"):
-        run(ms.set_web_id(taro, "taro2024", now=NOW))
+        run(ms.set_web_id(taro, "taro2024", ctx(settings)))
     # changing only the case of one's own Web-ID is allowed (it stays case-sensitive at sign-in)
-    run(ms.set_web_id(taro, "Taro2024", now=NOW))
+    run(ms.set_web_id(taro, "Taro2024", ctx(settings)))
     assert _web_id(settings, taro) == "Taro2024"
 
 
 def test_web_id_needs_a_verified_email(settings):
     member = make_member(settings, web_id=None, password=None, email=None)
     with pytest.raises(ms.SettingRefused, match="メールアドレスを登録"):
-        run(ms.set_web_id(member, "Newcomer01", now=NOW))
+        run(ms.set_web_id(member, "Newcomer01", ctx(settings)))
     assert _web_id(settings, member) is None
 
 
@@ -75,7 +85,7 @@ def test_case_variants_racing_cannot_both_win(settings):
 
     async def race():
         return await asyncio.gather(
-            ms.set_web_id(a, "RaceWinner1", now=NOW), ms.set_web_id(b, "racewinner1", now=NOW),
+            ms.set_web_id(a, "RaceWinner1", ctx(settings)), ms.set_web_id(b, "racewinner1", ctx(settings)),
             return_exceptions=True,
         )
 
