@@ -34,7 +34,8 @@ def _ctx(request: Request, now: datetime) -> auth.AuthContext:
 
 async def step_up_to_change_email(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Changing an email needs a step-up; registering the first one cannot (the code would have nowhere
-    to go), and the code sent to the new address is then the proof."""
+    to go), and the code sent to the new address is then the proof. The Web-ID page uses it too: without an
+    email it only says to register one first."""
     member = await accounts.member_by_id(int(connection.session["member_id"]))
     if member and member["email"]:
         await requires_step_up(connection, handler)

@@ -130,15 +130,6 @@ def test_email_bad_input(client, member, email, message):
     assert len(run(mail.newest(limit=100))) == before, "no code sent"
 
 
-def test_email_registration_for_a_member_without_one(settings, client):
-    member_id = make_member(settings, email=None, web_id=None, password=None)
-    sign_in(client, member_id)
-    assert "未登録" in client.get("/settings").text
-    # no email: the step-up code has nowhere to go, so registration itself is the proof
-    response = client.get("/settings/email", follow_redirects=False)
-    assert response.status_code in (200, 303)
-
-
 # --- Web-ID -------------------------------------------------------------------------------------
 
 
@@ -225,3 +216,16 @@ def test_wrong_current_password_counts_toward_the_lockout(settings, client, memb
     locked = post(client, "/settings/password", {"current_password": "correct-horse", "new_password": "kumo tsuki hana umi"})
     assert locked.status_code == 422 and "現在のパスワードが正しくありません" in locked.text, "locked: same answer, no oracle"
     assert mails_to("taro@example.jp")[0].kind == "locked"
+
+
+def test_a_member_without_email_registers_one_without_step_up(settings, client):
+    member_id = make_member(settings, email=None, web_id=None, password=None)
+    sign_in(client, member_id)
+    assert "メールアドレスを登録してください" in client.get("/settings/web-id").text
+    assert post(client, "/settings/web-id", {"web_id": "Newcomer01"}).headers["location"].startswith("/step-up")
+    assert client.get("/settings/email").status_code == 200
+    assert post(client, "/settings/email", {"email": "new@example.jp"}).status_code == 303
+    assert post(client, "/settings/email/verify", {"code": last_code()}).status_code == 303
+    row = member_row(member_id)
+    assert row["email"] == "new@example.jp" and row["email_verified"]
+    assert mails_to("new@example.jp")[0].kind == "email_registered"

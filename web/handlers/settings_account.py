@@ -87,7 +87,7 @@ class WebIdForm:
     web_id: str = ""
 
 
-@get("/settings/web-id", guards=STEP_UP)
+@get("/settings/web-id", guards=EMAIL_STEP_UP)  # without an email the page says to register one first
 async def show_web_id(request: Request, member: NamedDependency[dict]) -> Template:
     return _page(request, "pages/settings_web_id.html", {"member": member, "form": WebIdForm(member["web_id"] or "")})
 
