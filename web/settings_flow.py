@@ -17,7 +17,7 @@ from domain.auth_policy import parse_code
 from domain.credentials import CredentialFormatError, parse_new_web_id, parse_password
 from domain.password_strength import Strength, assess, require_acceptable
 from domain.profile import parse_email
-from web import auth_flow
+from web import auth_flow, throttle
 from web.guards import requires_step_up
 from web.security import start_session
 
@@ -42,6 +42,7 @@ async def step_up_to_change_email(connection: ASGIConnection, handler: BaseRoute
 
 
 async def start_email_change(request: Request, member_id: int, raw: str, now: datetime) -> None:
+    await throttle.check(request, "recover", now)  # codes by mail: the same per-IP budget as step-up codes
     address = parse_email(raw, request.app.state.settings.profile_policy())
     request.session[PENDING_EMAIL] = await email_change.start(member_id, address, _ctx(request, now))
 
@@ -51,12 +52,14 @@ async def pending_email(request: Request, member_id: int) -> str | None:
 
 
 async def resend_email_code(request: Request, member_id: int, now: datetime) -> str:
+    await throttle.check(request, "recover", now)
     change_id = await email_change.resend(member_id, request.session.get(PENDING_EMAIL), _ctx(request, now))
     request.session[PENDING_EMAIL] = change_id
     return await email_change.pending_address(member_id, change_id) or ""
 
 
 async def confirm_email_change(request: Request, member_id: int, raw: str, now: datetime) -> None:
+    # not throttled: each code has its own few tries, and new codes are (start/resend above)
     code = parse_code(raw, request.app.state.auth_policy)
     # the pending id stays in the session: a second submit of the same code is told it was used
     await email_change.confirm(member_id, request.session.get(PENDING_EMAIL), code, _ctx(request, now))
