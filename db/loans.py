@@ -21,7 +21,7 @@ is never missed, and a full replay of the ledger always gives the same figures (
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Iterable
 
@@ -54,6 +54,9 @@ class Account:
     position: Position
     last_entry_id: int  #: the last ledger row folded into ``position`` (0 when none)
     interest_free_eligible: bool = False  #: a first-time borrower with a verified email (first contract)
+    #: queued transfers' total, read with the account (None when read under the row lock: a statement that
+    #: waited for the lock sees other tables as of before it waited, so the caller must read them afresh)
+    queued_total: int | None = None
 
 
 def terms(contract: dict, member: dict, policy: LoanPolicy) -> Contract:
@@ -79,7 +82,9 @@ ACCOUNT_SQL = (
     "SELECT c.*, m.name AS member_name, m.member_no AS member_no, m.points AS points, m.status AS member_status,"
     " m.status_reason AS member_status_reason, m.email_verified AS email_verified,"
     " (SELECT COUNT(*) FROM contract o WHERE o.member = c.member) AS contracts,"
-    " (SELECT MAX(e.id) FROM ledger_entry e WHERE e.contract = c.id) AS last_entry_id"
+    " (SELECT MAX(e.id) FROM ledger_entry e WHERE e.contract = c.id) AS last_entry_id,"
+    " (SELECT COALESCE(SUM(t.amount), 0) FROM transfer t WHERE t.contract = c.id AND t.status = 'queued')"
+    " AS queued_total"
     " FROM contract c JOIN member m ON m.id = c.member WHERE c.member = {} ORDER BY c.id DESC LIMIT 1"
 )
 
@@ -98,7 +103,8 @@ async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, 
     contract = rows[0]
     member = {"name": contract["member_name"], "member_no": contract["member_no"], "points": contract["points"],
               "status": contract["member_status"], "status_reason": contract["member_status_reason"]}
-    return await _account(contract, member, now, policy)
+    account = await _account(contract, member, now, policy)
+    return account if lock else replace(account, queued_total=int(contract["queued_total"]))
 
 
 async def _account(contract: dict, member: dict, now: datetime, policy: LoanPolicy) -> Account:

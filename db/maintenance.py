@@ -45,11 +45,13 @@ async def remove_window(window_id: int) -> StoredWindow:
     return _stored(row)
 
 
+OPERATOR_WINDOWS_SQL = f"SELECT starts_at, ends_at, reason FROM {MaintenanceWindow._meta.tablename} WHERE ends_at >= {{}}"
+
+
 async def operator_windows(now: datetime) -> list[Window]:
-    """The windows the gate needs at ``now``: those that have not ended (one indexed range read)."""
-    rows = await MaintenanceWindow.select(
-        MaintenanceWindow.starts_at, MaintenanceWindow.ends_at, MaintenanceWindow.reason
-    ).where(MaintenanceWindow.ends_at >= now)
+    """The windows the gate needs at ``now``: those that have not ended (one indexed range read, as plain SQL
+    because the gate runs it on every request and Piccolo's query builder costs more than the query)."""
+    rows = await MaintenanceWindow.raw(OPERATOR_WINDOWS_SQL, now)
     return [operator_window(row["starts_at"], row["ends_at"], row["reason"]) for row in rows]
 
 

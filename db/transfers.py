@@ -151,7 +151,8 @@ async def available_credit(account: loans.Account) -> int:
     position = account.position
     if position.status != "active":
         return 0
-    return max(0, position.available_credit - await pending_total(account.contract_id))
+    queued = account.queued_total if account.queued_total is not None else await pending_total(account.contract_id)
+    return max(0, position.available_credit - queued)
 
 
 async def pending_total(contract_id: int) -> int:

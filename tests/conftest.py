@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sqlite3
+from contextlib import closing
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -81,6 +83,8 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         target = tmp_path / "kaiin.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        with closing(sqlite3.connect(target)) as connection:  # as db.engine.start() leaves it when the app starts
+            connection.execute("PRAGMA journal_mode=WAL")
         url = f"sqlite:///{target}"
     else:
         url = request.getfixturevalue("postgres_migrated")

@@ -15,11 +15,14 @@ from db.holidays import business_calendar
 from db.payment_gateway import gateway_for
 from db.repayments import RepayContext
 from db.transfers import TransferContext
+from web.guards import MEMBER_STATE_KEY
 
 
 async def provide_member(request: Request) -> dict:
-    """The signed-in member's row (member routes only; the guard has checked the session)."""
-    member = await accounts.member_by_id(int(request.session["member_id"]))
+    """The signed-in member's row (member routes only): the one the guard read, else read now."""
+    member = request.scope.get("state", {}).get(MEMBER_STATE_KEY)
+    if member is None:
+        member = await accounts.member_by_id(int(request.session["member_id"]))
     if member is None or member["status"] == "suspended":
         request.clear_session()
         raise NotAuthorizedException("ログインしてください。")

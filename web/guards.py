@@ -8,9 +8,11 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
-from db import auth
+from db import accounts
 from domain.auth_policy import is_stepped_up
 from web.security import session_expired
+
+MEMBER_STATE_KEY = "member_row"
 
 
 async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -22,12 +24,15 @@ async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> No
     if session_expired(session, now, connection.app.state.settings):
         connection.clear_session()
         raise NotAuthorizedException("一定時間操作がなかったため、ログアウトしました。", extra={"expired": True})
-    state = await auth.session_state(int(session["member_id"]))
-    if state is None or state[0] == "suspended" or state[1] != session.get("epoch", 0):
+    member = await accounts.member_by_id(int(session["member_id"]))
+    if member is None or member["status"] == "suspended" or member["session_epoch"] != session.get("epoch", 0):
         # suspended, or every session was ended (password reset, PIN reissue): this one too
         connection.clear_session()
         raise NotAuthorizedException("ログインしてください。")
-    session["seen_at"] = now.isoformat()
+    connection.scope.setdefault("state", {})[MEMBER_STATE_KEY] = member  # the ``member`` dependency's row
+    refresh = connection.app.state.settings.session_seen_refresh_seconds
+    if (now - datetime.fromisoformat(session["seen_at"])).total_seconds() >= refresh:
+        session["seen_at"] = now.isoformat()
 
 
 class StepUpRequired(NotAuthorizedException):

@@ -76,6 +76,9 @@ class Settings:
     # --- sessions ---------------------------------------------------------------------------------
     session_idle_seconds: int = 15 * 60
     session_absolute_seconds: int = 8 * 60 * 60
+    #: the idle clock's resolution: a request moves ``seen_at`` (and writes the session) only when it is older
+    #: than this, so most requests write nothing; a session may end up to this much before the idle timeout
+    session_seen_refresh_seconds: int = 60
     step_up_seconds: int = _AUTH.step_up_seconds
 
     # --- sign-in and account protection (product.md §1; defaults from domain.auth_policy/credentials) ----

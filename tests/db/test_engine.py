@@ -66,3 +66,26 @@ async def test_health_ping_reports_a_dead_database_without_raising(database_url)
     assert await engine.ping() is True
     engine.configure("postgresql://nobody@127.0.0.1:1/none")
     assert await engine.ping() is False
+
+
+async def test_reads_outside_a_transaction_see_every_commit_at_once(database_url, monkeypatch):
+    """SQLite reads run on a kept connection (no connection and thread per query); they must still see each
+    commit made by other connections, and a transaction must still see its own uncommitted rows."""
+    import aiosqlite
+
+    first = await _member("00000011")
+    opened = []
+    connect = aiosqlite.connect
+    monkeypatch.setattr(aiosqlite, "connect", lambda *args, **kwargs: opened.append(1) or connect(*args, **kwargs))
+    assert [row["id"] for row in await Member.select(Member.id)] == [first]
+    async with engine.write_tx():  # another connection commits
+        second = await _member("00000012")
+        assert {row["id"] for row in await Member.select(Member.id)} == {first, second}, "own rows in the tx"
+    assert {row["id"] for row in await Member.select(Member.id)} == {first, second}
+    await Member.delete().where(Member.id == first)  # a write outside a transaction
+    assert [row["id"] for row in await Member.select(Member.id)] == [second]
+    if not engine.is_postgres():
+        before = len(opened)
+        for _ in range(20):
+            await Member.select(Member.id)
+        assert len(opened) == before, "reads outside a transaction open no connection"

@@ -297,3 +297,21 @@ def test_sessions_live_in_redis_when_configured(settings):
         sid = client.cookies.get("kaiin")
         assert redis.Redis.from_url("redis://127.0.0.1:6379/0").keys(f"*{sid}*"), "the session is in Redis"
         assert client.get("/home").status_code == 200
+
+
+def test_an_unchanged_session_is_not_written_again(app, client, settings):
+    """Most requests change nothing in the session: the store is written only when the idle clock moves by
+    ``session_seen_refresh_seconds`` (and the idle timeout still slides)."""
+    member_id = make_member(settings)
+    start = app.state.clock.now()
+    app.state.clock = Clock(start.isoformat())
+    sign_in(client, member_id)
+    stored = next((settings.data_path / "sessions").iterdir())
+    written = stored.stat().st_mtime_ns
+    for seconds in (1, settings.session_seen_refresh_seconds - 1):
+        app.state.clock = Clock((start + timedelta(seconds=seconds)).isoformat())
+        assert client.get("/home").status_code == 200
+        assert stored.stat().st_mtime_ns == written, "nothing changed, nothing written"
+    app.state.clock = Clock((start + timedelta(seconds=settings.session_seen_refresh_seconds)).isoformat())
+    assert client.get("/home").status_code == 200
+    assert stored.stat().st_mtime_ns != written, "the idle clock moved"
