@@ -36,7 +36,7 @@ class Credential(Table):
 
 
 class Contract(Table):
-    member = ForeignKey(Member, null=False)
+    member = ForeignKey(Member, null=False, index=True)
     contract_no = Varchar(length=20, unique=True)
     opened_on = Date()
     credit_limit = BigInt()  #: yen

@@ -60,9 +60,13 @@ def _member_ids(env: dict[str, str], rows: int) -> dict[str, int]:
 
 
 def _session_cookie(base: str, member_id: int) -> str:
-    request = urllib.request.Request(f"{base}/_test/login/{member_id}", method="POST")
-    with urllib.request.urlopen(request) as response:
-        return "; ".join(c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie"))
+    """The cookies a signed-in browser sends: the session, and the CSRF cookie it got with the sign-in page
+    (without it every response would mint and set a new CSRF cookie, which no browser makes the server do)."""
+    cookies = []
+    for method, path in (("GET", "/login"), ("POST", f"/_test/login/{member_id}")):
+        with urllib.request.urlopen(urllib.request.Request(f"{base}{path}", method=method)) as response:
+            cookies += [c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie") or []]
+    return "; ".join(cookies)
 
 
 def _first_id(base: str, headers: dict[str, str], query: str) -> int:
