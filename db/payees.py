@@ -27,6 +27,7 @@ class Payee:
     account_number: str
     holder_name: str
     created_at: datetime
+    replaced_another: bool = False  #: it took the place of an earlier account (a change, not the first one)
 
     @property
     def type_label(self) -> str:
@@ -48,16 +49,16 @@ class PayeeForm:
 
 async def current(member_id: int) -> Payee | None:
     """The member's payee account, or None when none is registered (or its bank was withdrawn)."""
-    row = await PayeeAccount.select().where(
-        (PayeeAccount.member == member_id) & (PayeeAccount.active == True)  # noqa: E712
-    ).order_by(PayeeAccount.id, ascending=False).first()
-    if row is None:
+    rows = await PayeeAccount.select().where(PayeeAccount.member == member_id).order_by(
+        PayeeAccount.id, ascending=False).limit(2)  # the newest, and whether it replaced another
+    if not rows or not rows[0]["active"]:
         return None
+    row = rows[0]
     bank = await banks.find(row["bank_code"])
     return Payee(
         id=row["id"], bank_code=row["bank_code"], bank_name=bank.name if bank else "", instant=bool(bank and bank.instant),
         branch_code=row["branch_code"], account_type=row["account_type"], account_number=row["account_number"],
-        holder_name=row["holder_name"], created_at=row["created_at"],
+        holder_name=row["holder_name"], created_at=row["created_at"], replaced_another=len(rows) > 1,
     ) if bank else None
 
 
@@ -76,6 +77,7 @@ async def register(member_id: int, form: PayeeForm, *, now: datetime, policy: Tr
         query = Member.select(Member.name, Member.email).where(Member.id == member_id)
         member = await (query.lock_rows("UPDATE") if is_postgres() else query).first()
         before = await current(member_id)
+        earlier = await PayeeAccount.exists().where(PayeeAccount.member == member_id)
         await PayeeAccount.update({PayeeAccount.active: False, PayeeAccount.retired_at: now}).where(
             (PayeeAccount.member == member_id) & (PayeeAccount.active == True)  # noqa: E712
         )
@@ -93,4 +95,4 @@ async def register(member_id: int, form: PayeeForm, *, now: datetime, policy: Tr
             )
             await mail.enqueue(to_addr=member["email"], notice=notice, now=now, member=member_id)
     return Payee(row.id, bank.code, bank.name, bank.instant, account.branch_code, account.account_type,
-                 account.account_number, account.holder_name, now)
+                 account.account_number, account.holder_name, now, replaced_another=earlier)

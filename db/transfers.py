@@ -72,6 +72,7 @@ class Quote:
     picks: tuple[int, ...]
     payee: payees.Payee | None
     refusal: str = ""  #: why nothing may be borrowed now ('' when borrowing is possible)
+    payee_note: str = ""  #: the cap on a just-changed payee account, while it is in force
     amount: int = 0
     arrival: Arrival | None = None
     arrival_text: str = ""
@@ -119,9 +120,9 @@ async def quote(member_id: int, raw_amount: str | None, now: datetime, ctx: Tran
         raise TransferError("ご契約が見つかりません。お客様サービスセンターへお問い合わせください。")
     payee = await payees.current(member_id)
     windows = await _maintenance(now, ctx)
-    available, refusal = await _available(account, payee, now, ctx, windows)
+    available, refusal, note = await _available(account, payee, now, ctx, windows)
     base = Quote(available=available, largest=ctx.policy.largest(available), picks=ctx.policy.picks(available),
-                 payee=payee, refusal=refusal)
+                 payee=payee, refusal=refusal, payee_note=note)
     if raw_amount is None:
         return base
     if refusal:
@@ -131,7 +132,8 @@ async def quote(member_id: int, raw_amount: str | None, now: datetime, ctx: Tran
     arrival = rules.arrival(now, payee.instant, ctx.calendar, ctx.policy, windows)  # type: ignore[arg-type]
     after = _after(account.position, amount, arrival.borrowed_on, ctx)
     return Quote(
-        available=available, largest=base.largest, picks=base.picks, payee=payee, amount=amount, arrival=arrival,
+        available=available, largest=base.largest, picks=base.picks, payee=payee, payee_note=note, amount=amount,
+        arrival=arrival,
         arrival_text=rules.arrival_text(arrival, now), borrowed_on=arrival.borrowed_on,
         amount_due=after.amount_due if after else 0, next_due_date=after.next_due_date if after else None,
         balance_after=after.balance if after else account.position.balance + amount,
@@ -202,7 +204,7 @@ async def request_transfer(member_id: int, form: ConfirmForm, now: datetime, ctx
         payee = await payees.current(member_id)
         if payee is None or payee.id != ask.payee_id:
             raise TransferError("振込先口座が変更されたため、このお手続きはできません。金額の入力からやり直してください。")
-        available, refusal = await _available(account, payee, now, ctx, windows)
+        available, refusal, _ = await _available(account, payee, now, ctx, windows)
         if refusal:
             raise TransferError(refusal)
         rules.check_amount(ask.amount, available, ctx.policy)
@@ -325,19 +327,36 @@ async def _dispatch(transfer_id: int, worker: str, now: datetime, ctx: TransferC
 
 
 async def _available(account: loans.Account, payee: payees.Payee | None, now: datetime, ctx: TransferContext,
-                     windows: Callable[[datetime], datetime | None]) -> tuple[int, str]:
-    """What may be borrowed now, and why nothing may ('' when something may)."""
+                     windows: Callable[[datetime], datetime | None]) -> tuple[int, str, str]:
+    """What may be borrowed now, why nothing may ('' when something may), and the changed-account note."""
     position = account.position
     if position.status != "active":
-        return 0, position.status_reason or "現在お借入れはできません。"
+        return 0, position.status_reason or "現在お借入れはできません。", ""
     available = await available_credit(account)
     if windows(now) is not None:
-        return available, "ただいまメンテナンス中のため、お借入れのお手続きはできません。終了後にご利用ください。"
+        return available, "ただいまメンテナンス中のため、お借入れのお手続きはできません。終了後にご利用ください。", ""
     if payee is None:
-        return available, "振込先口座が登録されていません。先に振込先口座をご登録ください。"
+        return available, "振込先口座が登録されていません。先に振込先口座をご登録ください。", ""
+    cap = await _payee_cap(account.member_id, payee, now, ctx)
+    note = rules.changed_payee_text(cap, ctx.policy) if cap else ""
+    if cap and cap.left < available:
+        available = cap.left
+        if ctx.policy.largest(available) < ctx.policy.minimum:
+            return available, note + "期間が過ぎてからあらためてお申し込みください。", note
     if ctx.policy.largest(available) < ctx.policy.minimum:
-        return available, "現在お借入れいただける金額（ご利用可能額）がありません。"
-    return available, ""
+        return available, "現在お借入れいただける金額（ご利用可能額）がありません。", note
+    return available, "", note
+
+
+async def _payee_cap(member_id: int, payee: payees.Payee, now: datetime, ctx: TransferContext) -> rules.PayeeCap | None:
+    """The cap on a payee account that has just replaced another, net of what was already asked for it."""
+    if not payee.replaced_another or rules.changed_payee_cap(payee.created_at, 0, now, ctx.policy) is None:
+        return None
+    rows = await Transfer.select(Sum(Transfer.amount).as_alias("total")).where(
+        (Transfer.member == member_id) & (Transfer.requested_at >= payee.created_at)
+        & Transfer.status.is_in([QUEUED, SENDING, SENT])
+    )
+    return rules.changed_payee_cap(payee.created_at, int(rows[0]["total"] or 0) if rows else 0, now, ctx.policy)
 
 
 def _after(position: Position, amount: int, day: date, ctx: TransferContext) -> Position | None:

@@ -47,6 +47,11 @@ class TransferPolicy:
     bank_cutoff_minute: int = 14 * 60 + 50  #: …until 14:50 (exclusive)
     morning_send_minute: int = 9 * 60 + 30  #: queued transfers go out at 09:30 of a business day
     holder_name_max: int = 30  #: characters, as the 全銀 format allows
+    #: for this many hours after the payee account is replaced by another, borrowings to the new one
+    #: together stay within ``changed_payee_cap``: whoever took over a session and changed the account
+    #: cannot empty the credit line before the member reads the notice mail (security.md §7 item 41)
+    changed_payee_hours: int = 24
+    changed_payee_cap: int = 50_000
 
     def __post_init__(self) -> None:
         if self.unit <= 0 or self.minimum <= 0 or self.minimum % self.unit:
@@ -57,6 +62,8 @@ class TransferPolicy:
             raise ValueError("morning_send_minute must be a time of day")
         if any(pick <= 0 or pick % self.unit for pick in self.quick_picks):
             raise ValueError("quick picks must be positive multiples of unit")
+        if self.changed_payee_hours < 0 or self.changed_payee_cap < 0 or self.changed_payee_cap % self.unit:
+            raise ValueError("changed_payee_hours >= 0, changed_payee_cap a non-negative multiple of unit")
 
     def largest(self, available: int) -> int:
         """The most that may be borrowed out of ``available``: rounded down to the unit."""
@@ -137,6 +144,34 @@ def check_amount(amount: int, available: int, policy: TransferPolicy) -> int:
 def read_amount(raw: str, available: int, policy: TransferPolicy) -> int:
     """``parse_amount`` then ``check_amount``: what the form, the live check and the confirm step use."""
     return check_amount(parse_amount(raw, policy), available, policy)
+
+
+@dataclass(frozen=True, slots=True)
+class PayeeCap:
+    """The cap on borrowings to a payee account that has just replaced another."""
+
+    left: int  #: what may still go to the account before ``until``
+    until: datetime  #: aware UTC: when the cap ends
+
+
+def changed_payee_cap(replaced_at: datetime | None, borrowed_since: int, now: datetime,
+                      policy: TransferPolicy) -> PayeeCap | None:
+    """The cap in force at ``now`` for an account that replaced another at ``replaced_at`` (None: no cap, the
+    account is the member's first or was changed long enough ago); ``borrowed_since``: what was asked to be
+    sent to it since (queued, sending or sent)."""
+    if replaced_at is None:
+        return None
+    until = replaced_at + timedelta(hours=policy.changed_payee_hours)
+    if now >= until:
+        return None
+    return PayeeCap(left=max(0, policy.changed_payee_cap - borrowed_since), until=until)
+
+
+def changed_payee_text(cap: PayeeCap, policy: TransferPolicy) -> str:
+    """What the member is told while the cap is in force."""
+    until = cap.until.astimezone(JST)
+    return (f"振込先口座の変更から{policy.changed_payee_hours}時間（{until.month}月{until.day}日 {until:%H:%M}まで）は、"
+            f"安全のため新しい口座へのお借入れは合計{policy.changed_payee_cap:,}円までです。")
 
 
 def check_may_borrow(status: str, reason: str) -> None:

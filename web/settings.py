@@ -188,6 +188,9 @@ class Settings:
     payee_holder_name_max: int = 30  #: characters of the account holder's name (全銀)
     transfer_confirm_seconds: int = 10 * 60  #: how long a confirm page may be submitted
     transfer_claim_seconds: int = 60  #: a process sending a transfer holds it this long, then others may
+    #: after the payee account is changed, borrowings to the new account stay within this total for this long
+    transfer_changed_payee_hours: int = 24
+    transfer_changed_payee_cap: int = 50_000
     worker_batch: int = 20  #: transfers one worker claims per round
     bank_gateway: str = "simulator"  #: the bank connection; only the simulator exists in this build
     bank_simulator_fail_accounts: tuple[str, ...] = ()  #: "bank-branch-number" the simulator rejects
@@ -252,6 +255,8 @@ class Settings:
                 quick_picks=tuple(int(pick) for pick in self.transfer_quick_picks),
                 bank_open_minute=self.bank_open_minute, bank_cutoff_minute=self.bank_cutoff_minute,
                 morning_send_minute=self.bank_morning_send_minute, holder_name_max=self.payee_holder_name_max,
+                changed_payee_hours=self.transfer_changed_payee_hours,
+                changed_payee_cap=self.transfer_changed_payee_cap,
             )
         except (ValueError, TypeError) as error:
             raise SettingsError(f"お振込みの設定値が正しくありません: {error}") from None

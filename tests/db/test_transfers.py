@@ -199,6 +199,36 @@ def test_a_payee_changed_after_the_confirm_page_is_refused(settings, ctx):
     assert run(snapshot(member))[:2] == (0, 0)
 
 
+def test_a_just_changed_payee_account_receives_at_most_the_cap(settings, ctx):
+    """security.md §7 item 41: after a change (not the first registration) the new account gets at most
+    ¥50,000 in 24 hours, whatever the credit; ten parallel confirms cannot beat the cap; then it lifts."""
+    member = borrower(settings, credit_limit=500_000)  # first account: registered a day ago, no cap
+    assert run(transfers.quote(member, None, FRIDAY_NOON, ctx)).payee_note == ""
+    register(member, "0033", "7654321", now=FRIDAY_NOON + timedelta(days=1) - timedelta(hours=1))  # changed 11:00
+    quote = run(transfers.quote(member, None, FRIDAY_NOON, ctx))
+    assert quote.available == 50_000 and quote.largest == 50_000
+    assert "24時間（11月20日 11:00まで）" not in quote.payee_note and "11月21日 11:00まで" in quote.payee_note
+    with pytest.raises(TransferError, match="50,000円まで"):
+        run(transfers.quote(member, "60000", FRIDAY_NOON, ctx))
+
+    async def one(form):
+        try:
+            return await transfers.request_transfer(member, form, FRIDAY_NOON, ctx)
+        except TransferError as error:
+            return error
+
+    results = run(_gather(one, [form_for(ctx, member, 30_000, FRIDAY_NOON) for _ in range(10)]))
+    assert len([r for r in results if not isinstance(r, TransferError)]) == 1, "30,000 + 30,000 > 50,000"
+    assert run(transfers.quote(member, None, FRIDAY_NOON, ctx)).available == 20_000
+    run(transfers.request_transfer(member, form_for(ctx, member, 20_000, FRIDAY_NOON), FRIDAY_NOON, ctx))
+    spent = run(transfers.quote(member, None, FRIDAY_NOON, ctx))
+    assert spent.available == 0 and "期間が過ぎてから" in spent.refusal
+    later = FRIDAY_NOON + timedelta(days=1)  # Saturday 12:00: the 24 hours have passed
+    lifted = run(transfers.quote(member, None, later, ctx))
+    assert lifted.payee_note == "" and lifted.available == 500_000 - 50_000
+    assert run(principal(member, later, ctx)) == 50_000
+
+
 @pytest.mark.parametrize(("status", "message"), [
     ("borrowing_stopped", "お借入れ"), ("suspended", "お借入れ"),
 ])

@@ -121,6 +121,19 @@ def test_the_form_shows_the_available_credit_and_quick_picks(client, borrower):
     assert 'hx-get="/transfers/check"' in page.text and "hx-on" not in page.text
 
 
+def test_after_a_payee_change_the_form_says_how_much_the_new_account_may_receive(client, borrower):
+    token = csrf_token(client)
+    changed = client.post("/settings/payee", data={**payee_form(bank_code="0033", account_number="7654321"),
+                                                   "_csrf_token": token})
+    assert changed.status_code == 200
+    page = client.get("/transfers/new")
+    assert value(page.text, "available-credit") == "50000"
+    assert 'data-testid="payee-cap"' in page.text and "合計50,000円まで" in page.text
+    assert re.findall(r'data-testid="pick" data-value="(\d+)"', page.text) == ["10000", "30000", "50000"]
+    refused = client.get("/transfers/confirm?amount=100000")
+    assert refused.status_code == 422 and "50,000円まで" in refused.text
+
+
 def test_the_form_without_a_payee_asks_for_one(client, member):
     page = client.get("/transfers/new")
     assert "振込先口座が登録されていません" in page.text and 'href="/settings/payee"' in page.text
