@@ -36,3 +36,11 @@ async def give_back(key: str, *, now: datetime, window_seconds: int) -> None:
     await ThrottleCounter.update({ThrottleCounter.hits: ThrottleCounter.hits - 1}).where(
         (ThrottleCounter.bucket == key) & (ThrottleCounter.window_start == start) & (ThrottleCounter.hits > 0)
     )
+
+
+async def sweep(now: datetime, *, keep_seconds: int) -> int:
+    """Delete the counters whose window started more than ``keep_seconds`` ago (the longest window): they can
+    no longer refuse anything, and without this an attack from many addresses leaves a row per address."""
+    rows = await ThrottleCounter.delete().where(
+        ThrottleCounter.window_start < _epoch(now) - keep_seconds).returning(ThrottleCounter.id)
+    return len(rows)

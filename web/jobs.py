@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from db import reminders, repayments, transfers
+from db import reminders, repayments, throttle, transfers
 from db.maintenance import operator_windows
 from db.worker import Job, WindowAt
 from domain.maintenance import Window, active_window
@@ -23,12 +23,17 @@ def jobs(settings: Settings) -> list[tuple[str, Job]]:
     async def deliver_mail(now: datetime) -> dict[str, int]:  # notices the jobs queued go out in the same round
         return {"delivered": await mailer.deliver_pending(now=now)}
 
+    async def sweep_throttle(now: datetime) -> dict[str, int]:
+        keep = max(settings.login_throttle_window_seconds, settings.recover_throttle_window_seconds)
+        return {"deleted": await throttle.sweep(now, keep_seconds=keep)}
+
     return [
         ("rollover", partial(repayments.rollover_round, ctx=ctx)),
         ("debit", partial(repayments.debit_round, ctx=ctx)),
         ("transfers", partial(transfers.send_due, ctx=transfer_context(settings), limit=settings.worker_batch)),
         ("reminders", partial(reminders.run, ctx=reminder_context(settings))),
         ("mail", deliver_mail),
+        ("throttle", sweep_throttle),
     ]
 
 

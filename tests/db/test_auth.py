@@ -419,3 +419,19 @@ def test_log_injection_is_escaped(settings, hasher):
     row = run(AuditEvent.select(AuditEvent.detail).first())
     assert "\r" not in row["detail"] and "\n" not in row["detail"] and "\x00" not in row["detail"]
     assert row["detail"] == "x\\x0d\\x0aFAKE ok\\x00"
+
+
+def test_the_worker_sweeps_throttle_counters_that_can_no_longer_refuse(settings):
+    from db import throttle, worker
+    from db.tables import ThrottleCounter
+    from web.jobs import jobs, maintenance_window
+
+    window = settings.login_throttle_window_seconds
+    for ip in ("192.0.2.1", "192.0.2.2"):
+        run(throttle.hit(f"login:{ip}", now=NOW, limit=10, window_seconds=window))
+    later = NOW + timedelta(seconds=max(window, settings.recover_throttle_window_seconds) + window)
+    run(throttle.hit("login:192.0.2.3", now=later, limit=10, window_seconds=window))
+    run(worker.run_once(later, jobs(settings), maintenance_window(settings)))
+    assert [row["bucket"] for row in run(ThrottleCounter.select(ThrottleCounter.bucket))] == ["login:192.0.2.3"]
+    decision = run(throttle.hit("login:192.0.2.1", now=later, limit=10, window_seconds=window))
+    assert decision.allowed
