@@ -18,8 +18,6 @@ the chosen total; the rest is paid from the bank.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,6 +25,7 @@ from domain.business_days import BusinessCalendar
 from domain.errors import DomainError
 from domain.interest import Split
 from domain.loan import Position
+from domain.money import parse_yen
 
 CHOICES = ("due", "any", "full")
 CHOICE_LABELS = {"due": "今回のご返済額", "any": "金額を指定", "full": "全額（完済）"}
@@ -65,43 +64,12 @@ class RepaymentError(DomainError):
 
 # --- reading what the member typed -------------------------------------------------------------------
 
-_GROUPED = re.compile("[0-9]{1,3}(?:,[0-9]{3})+")
-_PLAIN = re.compile("[0-9]+")
-_MINUS = ("-", "\u2212", "\uff0d", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u30fc", "\uff70")
-
 
 def parse_whole(raw: str, *, label: str, unit_word: str, field: str, max_digits: int, blank: int | None) -> int:
-    """Read a whole number typed by a member: ASCII digits with optional ``,`` grouping, nothing else.
-
-    ``blank`` is what an empty field means (None: empty is an error). The messages name ``label``
-    (ご返済額, ご利用ポイント) and say what to type instead.
-    """
-    text = raw.strip(" \t")
-    if text.endswith(unit_word):
-        text = text[: -len(unit_word)].rstrip(" ")
-    if not text:
-        if blank is None:
-            raise RepaymentError(f"{label}を入力してください。", field)
-        return blank
-    if len(text) > max_digits + max_digits // 3:
-        raise RepaymentError(f"{label}の桁数が多すぎます。", field)
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
-        raise RepaymentError(f"{label}に使えない文字（改行・制御文字・見えない文字）が含まれています。", field)
-    if text.startswith(_MINUS) or unicodedata.normalize("NFKC", text).startswith(_MINUS):
-        raise RepaymentError(f"{label}にマイナスは使えません。0より大きい数を入力してください。", field)
-    if not text.isascii():
-        if _PLAIN.fullmatch(unicodedata.normalize("NFKC", text).replace(",", "")):
-            raise RepaymentError(f"{label}は半角数字で入力してください（全角数字は使えません）。", field)
-        raise RepaymentError(f"{label}は半角数字（0〜9）で入力してください。", field)
-    if _GROUPED.fullmatch(text):
-        text = text.replace(",", "")
-    if "." in text and _PLAIN.fullmatch(text.replace(".", "", 1)):
-        raise RepaymentError(f"{label}は1{unit_word}単位の整数で入力してください（小数は使えません）。", field)
-    if not _PLAIN.fullmatch(text):
-        raise RepaymentError(f"{label}は半角数字だけで入力してください（小数点・記号・「e」は使えません）。", field)
-    if len(text.lstrip("0")) > max_digits:
-        raise RepaymentError(f"{label}の桁数が多すぎます。", field)
-    return int(text)  # only [0-9] remain: int() never sees full-width or Arabic-Indic digits here
+    """A whole number typed by a member (``domain.money.parse_yen``: full-width works, decimals, signs and
+    other characters get a message naming ``label``); raises ``RepaymentError`` for ``field``."""
+    return parse_yen(raw, label=label, field=field, max_digits=max_digits, unit_word=unit_word, blank=blank,
+                     error=RepaymentError)
 
 
 def parse_choice(raw: str) -> str:

@@ -8,9 +8,8 @@ Three groups of pure rules (product.md §4), each taking its numbers from a ``Tr
   business days, and never inside a maintenance window;
 - the payee account fields: bank code, branch, type, number and the holder's name in katakana.
 
-Full-width digits are refused in amounts on purpose (the amount field asks for 半角; the issue lists
-them as a bad amount), while the bank-account fields accept them through NFKC: an account number is
-copied from a passbook, an amount is chosen.
+Full-width digits work everywhere (product.md §11): amounts through the shared ``domain.money`` parser,
+the bank-account fields through NFKC.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from domain.business_days import BusinessCalendar
 from domain.errors import DomainError
+from domain.money import parse_yen
 from domain.notices import Notice
 from domain.notices import jst as notice_time
 
@@ -88,38 +88,17 @@ class TransferError(DomainError):
 
 # --- the amount ---------------------------------------------------------------------------------------
 
-_GROUPED = re.compile("[0-9]{1,3}(?:,[0-9]{3})+")
 _PLAIN = re.compile("[0-9]+")
-_MINUS = ("-", "\u2212", "\uff0d", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u30fc", "\uff70")
 
 
 def parse_amount(raw: str, policy: TransferPolicy) -> int:
-    """Read the amount field: ASCII digits with optional ``,`` grouping and surrounding spaces.
+    """Read the amount field with the shared money parser (``domain.money.parse_yen``): digits with optional
+    ``,`` grouping, full-width included; a sign, a decimal point, an exponent or anything else is refused.
 
     Raises:
-        TransferError: empty, full-width or other non-ASCII digits, a sign, a decimal point, an
-            exponent, or anything but digits; the message says what to type instead.
+        TransferError: with a message that says what to type instead.
     """
-    text = raw.strip(" \t")
-    if not text:
-        raise TransferError("お借入れ金額を入力してください。", "amount")
-    if len(text) > policy.max_digits + policy.max_digits // 3:
-        raise TransferError("金額の桁数が多すぎます。ご利用可能額までの金額を入力してください。", "amount")
-    if text.startswith(_MINUS):
-        raise TransferError(f"お借入れ金額は{policy.minimum:,}円以上で入力してください。", "amount")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text):
-        raise TransferError("金額に使えない文字（改行・制御文字・見えない文字）が含まれています。", "amount")
-    if not text.isascii():
-        if unicodedata.normalize("NFKC", text).isascii():
-            raise TransferError("金額は半角数字で入力してください（全角数字は使えません）。", "amount")
-        raise TransferError("金額は半角数字（0〜9）で入力してください。", "amount")
-    if _GROUPED.fullmatch(text):
-        text = text.replace(",", "")
-    if not _PLAIN.fullmatch(text):
-        raise TransferError("金額は半角数字だけで入力してください（小数点・記号・「e」は使えません）。", "amount")
-    if len(text.lstrip("0")) > policy.max_digits:
-        raise TransferError("金額の桁数が多すぎます。ご利用可能額までの金額を入力してください。", "amount")
-    return int(text)  # only [0-9] remain: int() cannot see Arabic-Indic or full-width digits here
+    return parse_yen(raw, label="お借入れ金額", field="amount", max_digits=policy.max_digits, error=TransferError)
 
 
 def check_amount(amount: int, available: int, policy: TransferPolicy) -> int:

@@ -71,6 +71,18 @@ def test_the_live_preview_is_a_fragment_with_the_savings(signed_in):
     assert "200円以上" in bad.text
 
 
+def test_full_width_amounts_just_work(signed_in):
+    """product.md §11: full-width digits, comma and yen sign are read as typed on a phone keyboard."""
+    part = signed_in.get("/repayments/preview", params={"choice": "any", "amount": "￥１０，０００"},
+                         headers={"HX-Request": "true"})
+    assert value(part.text, "preview-total") == "10000"
+    page = signed_in.get("/repayments/confirm", params={"choice": "any", "amount": "１０，０００円", "points": "０"})
+    assert page.status_code == 200 and confirm_form(page.text)["total"] == "10000"
+    done = signed_in.post("/repayments/confirm", data={**confirm_form(page.text), "_csrf_token": csrf_token(signed_in)})
+    assert done.status_code == 200 and "ご返済を受け付けました" in done.text
+    assert run(Repayment.select(Repayment.total).first().run())["total"] == 10_000
+
+
 def test_confirm_then_pay_then_receipt(signed_in):
     page = signed_in.get("/repayments/confirm", params={"choice": "any", "amount": "10000"})
     assert page.status_code == 200 and value(page.text, "preview-total") == "10000"
@@ -95,7 +107,7 @@ def test_confirm_then_pay_then_receipt(signed_in):
 @pytest.mark.parametrize(
     ("amount", "words"),
     [("0", "0円ではご返済できません"), ("199", "200円以上"), ("101464", "完済金額（101,463円）を超えています"),
-     ("1000.5", "小数は使えません"), ("１０００", "全角数字は使えません"), ("-500", "マイナスは使えません"),
+     ("1000.5", "小数は使えません"), ("١٠٠٠", "数字（0〜9）で入力"), ("-500", "マイナスは使えません"),
      ("1e3", "「e」は使えません"), ("", "ご返済額を入力してください"), ("9" * 10_000, "桁数が多すぎます"),
      ("12\x0034", "使えない文字")],
 )
