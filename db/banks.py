@@ -63,6 +63,12 @@ async def find(code: str) -> Bank | None:
     return next((bank for bank in DEFAULT_BANKS if bank.code == code), None)
 
 
+async def names(codes: tuple[str, ...] | list[str]) -> str:
+    """The names of the banks with ``codes``, joined with ・ for a sentence (unknown codes left out)."""
+    found = [await find(code) for code in codes]
+    return "・".join(bank.name for bank in found if bank is not None)
+
+
 async def set_bank(code: str, name: str | None, instant: bool | None, active: bool, now: datetime) -> Bank:
     """Add or change a bank (operators). Unset ``name``/``instant`` keep the current value."""
     if not (len(code) == 4 and code.isascii() and code.isdigit()):

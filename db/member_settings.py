@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 from piccolo.query.functions.string import Lower
 
-from db import mail, payees
+from db import debits, mail, payees
 from db.auth import AuthContext
 from db.engine import write_tx
+from db.debits import Registration
 from db.payees import Payee
 from db.tables import Card, Contract, Credential, Member, MemberProfile, ReminderSetting
 from domain import settings_notices
@@ -47,9 +48,13 @@ class SettingsView:
     reminder: ReminderPreference
     reminder_is_default: bool
     payee: Payee | None = None  #: the payee account of borrowing by transfer (振込先口座)
+    debit: Registration | None = None  #: the automatic-debit account in force (口座振替)
+    debit_pending: Registration | None = None  #: …and one registered but not yet in force (手続き中)
 
 
-async def settings_view(member_id: int, reminder_policy: ReminderPolicy) -> SettingsView:
+async def settings_view(member_id: int, reminder_policy: ReminderPolicy, today: date | None = None) -> SettingsView:
+    """Every setting of the member; the automatic-debit rows (in force or pending on ``today``) only when
+    ``today`` is given (the hub)."""
     member = await Member.select(Member.name, Member.email, Member.email_verified, Member.web_id).where(
         Member.id == member_id
     ).first()
@@ -67,6 +72,7 @@ async def settings_view(member_id: int, reminder_policy: ReminderPolicy) -> Sett
         reminder=await reminder_of(member_id, reminder_policy) or default_preference(reminder_policy),
         reminder_is_default=await reminder_of(member_id, reminder_policy) is None,
         payee=await payees.current(member_id),
+        **(dict(zip(("debit", "debit_pending"), await debits.registrations(member_id, today))) if today else {}),
     )
 
 

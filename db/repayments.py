@@ -21,17 +21,19 @@ from datetime import date, datetime, timedelta
 
 from piccolo.query.functions.aggregate import Sum
 
-from db import loans
+from db import debits, loans, mail
 from db.due_day import due_day_text
 from db.engine import write_tx
 from db.payment_gateway import DEBIT, PAYEASY, Collection, PaymentDeclined, PaymentGateway
 from db.tables import Contract as ContractRow
-from db.tables import DebitAccount, JobClaim, LedgerEntry, Member, Repayment
+from db.tables import DebitAccount, JobClaim, LedgerEntry, Member, ReminderSent, Repayment
 from domain.business_days import BusinessCalendar
 from domain.due_dates import add_months, due_date
 from domain.ledger import Kind
-from domain.loan import jst_date
+from domain.interest import format_rate
+from domain.loan import Position, jst_date
 from domain.policy import LoanPolicy
+from domain.reminders import overdue_notice_text
 from domain.repayment import (
     Plan,
     Preview,
@@ -58,6 +60,10 @@ class RepayContext:
     repay: RepaymentPolicy
     calendar: BusinessCalendar
     gateway: PaymentGateway
+    origin: str  #: https://kaiin.example.jp, for the links in the overdue mail
+    app_name: str
+    lender_name: str
+    phone: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,7 @@ async def start(member_id: int, now: datetime, ctx: RepayContext) -> StartView:
     account = await _account(member_id, now, ctx)
     due = amount_due_now(account.position, ctx.repay)
     first = preview(account.position, Plan("due", due, 0, due), ctx.repay) if due else None
-    return StartView(account, due, await debit_account(member_id), first)
+    return StartView(account, due, await debit_account(member_id, jst_date(now)), first)
 
 
 async def prepare(member_id: int, form: RepayForm, now: datetime, ctx: RepayContext) -> tuple[loans.Account, Preview]:
@@ -215,11 +221,9 @@ async def result(member_id: int, repayment_id: int) -> Done | None:
 # --- automatic debit ---------------------------------------------------------------------------------
 
 
-async def debit_account(member_id: int) -> dict | None:
-    """The member's current automatic-debit account, or None."""
-    return await DebitAccount.select().where(
-        (DebitAccount.member == member_id) & DebitAccount.cancelled_at.is_null()
-    ).order_by(DebitAccount.id, ascending=False).first()
+async def debit_account(member_id: int, today: date) -> dict | None:
+    """The member's automatic-debit account in force on ``today`` (never a pending one), or None."""
+    return await debits.in_force(member_id, today)
 
 
 def _account_text(debit: dict) -> str:
@@ -243,8 +247,8 @@ async def debit_one(member_id: int, now: datetime, ctx: RepayContext) -> str:
         key = debit_key(account.contract_id, today)
         if await _repayment_id(key) is not None:
             return "done"
-        debit = await debit_account(member_id)
-        if debit is None or _day(debit["active_from"]) > today:
+        debit = await debit_account(member_id, today)
+        if debit is None:  # none registered, or only one still pending (手続き中): nothing is debited
             return "none"
         amount = debit_amount(account.position, today)
         if amount <= 0:
@@ -264,10 +268,6 @@ async def _record(account: loans.Account, key: str, status: str, note: str, now:
         request_key=key, member=account.member_id, contract=account.contract_id, channel=DEBIT, choice="debit",
         total=total, money=0, status=status, balance_after=account.position.balance, note=note, created_at=now,
     ).save()
-
-
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 # --- the worker's rounds -----------------------------------------------------------------------------
@@ -321,12 +321,12 @@ async def rollover_round(now: datetime, ctx: RepayContext, *, back_days: int = 7
         return counts
     contracts = await ContractRow.select(ContractRow.id, ContractRow.member, ContractRow.due_day).where(
         ContractRow.due_day.is_in(list(days)) & (ContractRow.status == "open") & (ContractRow.principal > 0))
-    keys = {rollover_key(row["id"], days[row["due_day"]]): row["member"] for row in contracts}
+    keys = {rollover_key(row["id"], days[row["due_day"]]): (row["member"], days[row["due_day"]]) for row in contracts}
     if not keys:
         return counts
     taken = {row["key"] for row in await JobClaim.select(JobClaim.key).where(JobClaim.key.is_in(list(keys)))}
     for key in [k for k in keys if k not in taken][:limit]:
-        outcome = await roll_over(keys[key], key, now, ctx)
+        outcome = await roll_over(keys[key][0], key, now, ctx, keys[key][1])
         counts["checked"] += outcome is not None
         counts["overdue"] += bool(outcome)
     return counts
@@ -336,10 +336,10 @@ def rollover_key(contract_id: int, due: date) -> str:
     return f"rollover:{contract_id}:{due.isoformat()}"
 
 
-async def roll_over(member_id: int, key: str, now: datetime, ctx: RepayContext) -> bool | None:
-    """Roll one contract over past its due date: claim ``key`` and cache the engine state as of today, so a
-    missed due date is arrears and the late charge runs. True when the member is overdue; None when another
-    worker had claimed it."""
+async def roll_over(member_id: int, key: str, now: datetime, ctx: RepayContext, due: date | None = None) -> bool | None:
+    """Roll one contract over past its due date ``due``: claim ``key`` and cache the engine state as of today,
+    so a missed due date is arrears and the late charge runs; an overdue member is mailed (once per missed
+    due date). True when the member is overdue; None when another worker had claimed it."""
     async with write_tx():
         account = await _account(member_id, now, ctx, lock=True)
         taken = await JobClaim.insert(JobClaim(key=key, worker=WORKER, claimed_at=now)).on_conflict(
@@ -349,4 +349,29 @@ async def roll_over(member_id: int, key: str, now: datetime, ctx: RepayContext) 
         position = account.position
         await ContractRow.update({ContractRow.loan_state: loans.cache_value(position.state, account.last_entry_id)}).where(
             ContractRow.id == account.contract_id)
+        if position.overdue_since is not None and due is not None:
+            await _overdue_mail(member_id, due, position, now, ctx)
         return position.overdue_since is not None
+
+
+async def _overdue_mail(member_id: int, missed: date, position: Position, now: datetime, ctx: RepayContext) -> None:
+    """Queue the overdue notice for the missed due date ``missed``, once, in the roll-over's transaction.
+
+    The claim is the reminder job's own (``ReminderSent`` key ``<member>:overdue:<first late day>``), so the
+    overdue notice that job sends instead of a reminder is never a second mail for the same missed date.
+    """
+    member = await Member.select(Member.name, Member.email, Member.status).where(Member.id == member_id).first()
+    if not member or not member["email"] or member["status"] == "suspended":
+        return
+    late_from = missed + timedelta(days=1)
+    claimed = await ReminderSent.insert(ReminderSent(
+        key=f"{member_id}:overdue:{late_from.isoformat()}", member=member_id, kind="overdue", on_date=late_from,
+        queued_at=now)).on_conflict(target=ReminderSent.key, action="DO NOTHING").returning(ReminderSent.id)
+    if not claimed:
+        return
+    notice = overdue_notice_text(
+        name=member["name"], missed=missed, arrears=position.arrears, late_rate=format_rate(ctx.loan.late_charge_rate),
+        link=f"{ctx.origin}/repayments/new", settings_url=f"{ctx.origin}/settings/reminder", app_name=ctx.app_name,
+        lender_name=ctx.lender_name, phone=ctx.phone)
+    mail_id = await mail.enqueue(to_addr=member["email"], notice=notice, now=now, member=member_id)
+    await ReminderSent.update({ReminderSent.outbox: mail_id}).where(ReminderSent.id == claimed[0]["id"])

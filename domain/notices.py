@@ -25,6 +25,11 @@ def jst(moment: datetime) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
+def footer(app_name: str, phone: str) -> str:
+    """The end of every security notice: what to do when it was not the member, and who sent it."""
+    return _footer(app_name, phone)
+
+
 def _footer(app_name: str, phone: str) -> str:
     return (
         "\n\nお心当たりのない場合は、至急お客様サービスセンター"

@@ -19,13 +19,16 @@ the chosen total; the rest is paid from the bank.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Callable, Sequence, TypeVar
 
 from domain.business_days import BusinessCalendar
 from domain.errors import DomainError
 from domain.interest import Split
 from domain.loan import Position
 from domain.money import parse_yen
+from domain.notices import Notice, footer
+from domain.notices import jst as notice_time
 
 CHOICES = ("due", "any", "full")
 CHOICE_LABELS = {"due": "今回のご返済額", "any": "金額を指定", "full": "全額（完済）"}
@@ -291,6 +294,54 @@ def debit_terms(bank_code: str, current_due_day: int, today: date, calendar: Bus
 def debit_active(status: str, active_from: date, today: date) -> bool:
     """A registration debits from ``active_from`` on, unless it was cancelled."""
     return status != "cancelled" and today >= active_from
+
+
+R = TypeVar("R")
+
+
+def debit_in_force(registrations: Sequence[R], today: date, active_from: Callable[[R], date]) -> tuple[R | None, R | None]:
+    """(the registration the worker debits today, the one still pending), from a member's registrations
+    that were not cancelled, newest first.
+
+    A registration at another bank is pending until ``active_from``; meanwhile the account registered
+    before it (if any, and already active) keeps being debited, so changing banks never leaves a due date
+    without a debit. An older active registration is superseded once a newer one is active.
+    """
+    current = next((r for r in registrations if active_from(r) <= today), None)
+    newest = registrations[0] if registrations else None
+    pending = newest if newest is not None and active_from(newest) > today else None
+    return current, pending
+
+
+def check_due_day_with_debit(new_day: int, fixing_bank: str, instant_banks: str, policy: RepaymentPolicy) -> None:
+    """Refuse moving the due day off ``debit_fixed_due_day`` while an account at ``fixing_bank`` (a bank
+    other than the instant ones, in force or pending) is used for the automatic debit. ``instant_banks``
+    names the banks that allow any due day (三井住友銀行・PayPay銀行), for the message."""
+    fixed = policy.debit_fixed_due_day
+    if fixing_bank and new_day != fixed:
+        raise RepaymentError(
+            f"口座振替に{fixing_bank}の口座をご登録中のため、返済日は毎月{fixed}日から変更できません。"
+            f"返済日を変更するには、先に口座振替の口座を{instant_banks}のいずれかに変更してください。", "due_day")
+
+
+def debit_notice(*, name: str, bank_name: str, branch_code: str, type_label: str, masked_number: str,
+                 changed: bool, terms: DebitTerms, due_day_summary: str, at: datetime, app_name: str,
+                 phone: str) -> Notice:
+    """The mail sent when the automatic-debit account is registered or changed (the number masked)."""
+    what = "変更" if changed else "登録"
+    start = terms.active_from
+    if terms.instant:
+        when = "本日から、この口座からご返済額を引き落とします。"
+    else:
+        when = (f"金融機関でのお手続きのため、この口座からの引落しは{start.year}年{start.month}月{start.day}日から"
+                "始まります（それまでは手続き中です）。")
+        if changed:
+            when += "手続き中は、これまでの口座（有効なもの）から引き落とします。"
+    body = (f"{name} 様\n\n口座振替（自動引落し）の口座を{what}しました。\n\n日時：{notice_time(at)}\n"
+            f"引落し口座：{bank_name} 支店コード{branch_code} {type_label} {masked_number}\n\n{when}\n"
+            + (f"{due_day_summary}\n" if due_day_summary else "")
+            + "返済期日に、その日までにお支払いいただいていないご返済額を引き落とします。" + footer(app_name, phone))
+    return Notice(f"debit_{'changed' if changed else 'registered'}", f"【重要】口座振替の口座を{what}しました", body)
 
 
 def debit_amount(position: Position, today: date) -> int:

@@ -43,7 +43,8 @@ def repay_context(settings) -> RepayContext:
     loan = settings.loan_policy()
     return RepayContext(
         loan=loan, repay=settings.repayment_policy(), calendar=business_calendar(loan),
-        gateway=gateway_for(settings.payment_gateway),
+        gateway=gateway_for(settings.payment_gateway), origin=settings.origin, app_name=settings.app_name,
+        lender_name=settings.lender_name, phone=settings.lender_phone,
     )
 
 

@@ -41,8 +41,8 @@ def stored_day(member: int) -> str:
 def test_change_applies_from_the_next_due_date(settings, new, first):
     member = borrower(settings)
     policy = settings.loan_policy()
-    offered = {c.new_day: c.first_new_due_date for c in run(due_day.options(member, NOW, policy)).changes}
-    change = run(due_day.change_due_day(member, new, NOW, policy))
+    offered = {c.new_day: c.first_new_due_date for c in run(due_day.options(member, NOW, policy, settings.repayment_policy())).changes}
+    change = run(due_day.change_due_day(member, new, NOW, policy, settings.repayment_policy()))
     assert change.current_due_date == date(2026, 12, 7) and change.first_new_due_date == first
     assert offered[change.new_day] == first, "the form said the same before the change"
     assert stored_day(member) == new
@@ -65,7 +65,7 @@ def test_change_applies_from_the_next_due_date(settings, new, first):
 
 def test_without_a_balance_it_applies_to_the_next_borrowing(settings):
     member = make_member(settings)
-    change = run(due_day.change_due_day(member, "25", NOW, settings.loan_policy()))
+    change = run(due_day.change_due_day(member, "25", NOW, settings.loan_policy(), settings.repayment_policy()))
     assert change.first_new_due_date is None and "次回のお借入れ後" in change.summary()
     assert stored_day(member) == "25"
 
@@ -74,5 +74,5 @@ def test_without_a_balance_it_applies_to_the_next_borrowing(settings):
 def test_bad_or_same_day_changes_nothing(settings, raw):
     member = borrower(settings)
     with pytest.raises(LoanError):
-        run(due_day.change_due_day(member, raw, NOW, settings.loan_policy()))
+        run(due_day.change_due_day(member, raw, NOW, settings.loan_policy(), settings.repayment_policy()))
     assert stored_day(member) == "5"

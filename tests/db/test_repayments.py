@@ -111,7 +111,7 @@ def test_a_changed_total_is_refused_and_nothing_changes(member, ctx):
 
 @pytest.mark.parametrize(
     ("amount", "words"),
-    [("0", "0円では"), ("199", "200円以上"), ("101464", "超えています"), ("1000.5", "小数"), ("１０００", "全角"),
+    [("0", "0円では"), ("199", "200円以上"), ("101464", "超えています"), ("1000.5", "小数"), ("١٠٠٠", "数字（0〜9）"),
      ("-100", "マイナス"), ("1e3", "「e」")],
 )
 def test_bad_amounts_change_nothing(member, ctx, amount, words):

@@ -19,6 +19,7 @@ from litestar.response import Template
 
 from db import due_day, member_settings
 from domain.errors import DomainError
+from domain.loan import jst_date
 from domain.profile import format_postcode, parse_profile
 from domain.reminders import parse_preference
 from web import render
@@ -47,9 +48,11 @@ def _page(request: Request, template: str, context: dict[str, Any], error: Domai
 
 
 @get("/settings")
-async def show_settings(request: Request, member: NamedDependency[dict], saved: FromQuery[str] = "") -> Template:
+async def show_settings(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime],
+                        saved: FromQuery[str] = "") -> Template:
     """The hub: every setting with its current value and a way to change it."""
-    view = await member_settings.settings_view(member["id"], request.app.state.settings.reminder_policy())
+    view = await member_settings.settings_view(member["id"], request.app.state.settings.reminder_policy(),
+                                               jst_date(now))
     return _page(request, "pages/settings.html", {"view": view, "saved": SAVED.get(saved, "")})
 
 
@@ -128,7 +131,8 @@ class DueDayForm:
 
 
 async def _due_day_context(request: Request, member_id: int, now: datetime, chosen: str = "") -> dict[str, Any]:
-    options = await due_day.options(member_id, now, request.app.state.settings.loan_policy())
+    settings = request.app.state.settings
+    options = await due_day.options(member_id, now, settings.loan_policy(), settings.repayment_policy())
     return {"options": options, "chosen": chosen, "day_text": due_day.due_day_text}
 
 
@@ -142,7 +146,9 @@ async def show_due_day(request: Request, member: NamedDependency[dict], now: Nam
 async def save_due_day(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime],
                        data: Annotated[DueDayForm, FORM]) -> Response | Template:
     try:
-        change = await due_day.change_due_day(member["id"], data.due_day, now, request.app.state.settings.loan_policy())
+        settings = request.app.state.settings
+        change = await due_day.change_due_day(member["id"], data.due_day, now, settings.loan_policy(),
+                                              settings.repayment_policy())
     except DomainError as error:
         context = await _due_day_context(request, member["id"], now, data.due_day)
         return _page(request, "pages/settings_due_day.html", context, error)
