@@ -166,6 +166,19 @@ def cache_value(state: LoanState, last_entry_id: int) -> str:
     return json.dumps({"entry_id": last_entry_id, "state": state.to_dict()}, separators=(",", ":"))
 
 
+def cached_due_date(loan_state: str) -> date | None:
+    """The due date of the cycle under way in a contract's cached engine state (None: no cache, no cycle)."""
+    if not loan_state:
+        return None
+    raw = json.loads(loan_state)["state"].get("due_date")
+    return date.fromisoformat(raw) if raw else None
+
+
+def cached_due_date_pattern(day: date) -> str:
+    """A LIKE pattern that finds contracts whose cached cycle under way is due on ``day``."""
+    return f'%"due_date":"{day.isoformat()}"%'
+
+
 def _cached(contract: dict) -> tuple[LoanState, int]:
     raw = contract.get("loan_state") or ""
     if not raw:

@@ -286,6 +286,28 @@ def due_days_on(day: date, ctx: RepayContext, back: int = 0) -> dict[str, date]:
     return found
 
 
+def _falls_due(days: dict[str, date]):
+    """Contracts whose stored due day falls on one of ``days``, or whose cached cycle under way is due on one
+    of their dates: after a due-day change the cycle under way keeps the old day (``db.due_day``)."""
+    clause = ContractRow.due_day.is_in(list(days))
+    for day in sorted(set(days.values())):
+        clause = clause | ContractRow.loan_state.like(loans.cached_due_date_pattern(day))
+    return clause
+
+
+def _due_of(row: dict, days: dict[str, date]) -> date | None:
+    """The due date among ``days`` that this contract's cycle under way fell on, or None.
+
+    The cached engine state says it (it is rewritten at every payment, due-day change and roll-over); the
+    stored due day is the fallback when there is no cache or only one older than the window."""
+    window = set(days.values())
+    cached = loans.cached_due_date(row["loan_state"])
+    if cached in window:
+        return cached
+    stored = days.get(row["due_day"])
+    return stored if stored is not None and (cached is None or cached < min(window)) else None
+
+
 async def debit_round(now: datetime, ctx: RepayContext, *, limit: int = 200) -> dict[str, int]:
     """On a due date: debit every member with an active debit account whose due date it is, once."""
     today = jst_date(now)
@@ -299,7 +321,7 @@ async def debit_round(now: datetime, ctx: RepayContext, *, limit: int = 200) -> 
     if not members:
         return counts
     contracts = await ContractRow.select(ContractRow.id, ContractRow.member).where(
-        ContractRow.member.is_in(members) & ContractRow.due_day.is_in(list(days)) & (ContractRow.status == "open"))
+        ContractRow.member.is_in(members) & _falls_due(days) & (ContractRow.status == "open"))
     keys = {debit_key(row["id"], today): row["member"] for row in contracts}
     if not keys:
         return counts
@@ -319,9 +341,10 @@ async def rollover_round(now: datetime, ctx: RepayContext, *, back_days: int = 7
     counts = {"checked": 0, "overdue": 0}
     if not days:
         return counts
-    contracts = await ContractRow.select(ContractRow.id, ContractRow.member, ContractRow.due_day).where(
-        ContractRow.due_day.is_in(list(days)) & (ContractRow.status == "open") & (ContractRow.principal > 0))
-    keys = {rollover_key(row["id"], days[row["due_day"]]): (row["member"], days[row["due_day"]]) for row in contracts}
+    contracts = await ContractRow.select(ContractRow.id, ContractRow.member, ContractRow.due_day, ContractRow.loan_state).where(
+        _falls_due(days) & (ContractRow.status == "open") & (ContractRow.principal > 0))
+    dues = {row["id"]: (row["member"], _due_of(row, days)) for row in contracts}
+    keys = {rollover_key(cid, due): (member, due) for cid, (member, due) in dues.items() if due is not None}
     if not keys:
         return counts
     taken = {row["key"] for row in await JobClaim.select(JobClaim.key).where(JobClaim.key.is_in(list(keys)))}
