@@ -198,3 +198,14 @@ def test_no_overdue_mail_for_a_member_who_paid(member, ctx):
                        at(date(2026, 10, 10)), ctx))
     run(repayments.rollover_round(at(DUE + timedelta(days=1), 1), ctx))
     assert mails("reminder_overdue") == []
+
+
+def test_after_a_due_day_change_the_cycle_under_way_is_still_rolled_over_and_mailed(member, ctx, settings):
+    """The due day moves 15 → 5 on 10/8; the cycle under way keeps 10/15, so the worker must still find it."""
+    run(due_day.change_due_day(member, "5", at(date(2026, 10, 8)), settings.loan_policy(), settings.repayment_policy()))
+    assert run(repayments.rollover_round(at(DUE + timedelta(days=1), 1), ctx)) == {"checked": 1, "overdue": 1}
+    assert "2026年10月15日(木)のご返済が確認できていません" in mails("reminder_overdue")[0].body
+    assert run(repayments.rollover_round(at(date(2026, 11, 17), 1), ctx)) == {"checked": 0, "overdue": 0}  # not its day
+    assert run(repayments.rollover_round(at(date(2026, 11, 6), 1), ctx)) == {"checked": 1, "overdue": 1}
+    assert "2026年11月5日(木)のご返済が確認できていません" in mails("reminder_overdue")[0].body
+    assert len(mails("reminder_overdue")) == 2

@@ -95,6 +95,7 @@ def test_another_bank_is_pending_and_fixes_the_due_day(signed_in, member):
     assert "手続き中" in saved.text and "2026年10月14日(水)から有効になります" in saved.text
     assert "2026年11月5日の返済期日から新しい返済日になります" in saved.text
     assert value(saved.text, "debit-due-day") == "5" and state(member) == (1, "5", 1)
+    assert 'data-testid="debit-not-yet"' not in saved.text  # in force 10/14, before the 10/15 due date
     assert value(signed_in.get("/settings").text, "setting-debit") == "pending:0005:2026-10-14"
     # the due-day page says why it cannot move, and refuses to
     due_page = signed_in.get("/settings/due-day")
@@ -116,6 +117,14 @@ BAD = [
     ({"holder_name": "ヤマダ\x00"}, "使えない文字"),
     ({"holder_name": "ア" * 5_000}, "30文字以内"),
 ]
+
+
+def test_a_due_date_before_the_account_is_in_force_is_named(app, client, member):
+    app.state.clock = Clock("2026-10-13T12:00:00+09:00")  # Tue: in force from Fri 10/16, after the 10/15 due date
+    sign_in(client, member)
+    step_up(client)
+    saved = post(client, debit_form(bank_code="0134"))
+    assert "2026年10月15日(木)の返済期日は引落しに間に合いません" in saved.text
 
 
 def test_bad_input_gets_a_japanese_message_and_changes_nothing(signed_in, member):
