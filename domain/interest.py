@@ -1,6 +1,7 @@
 """Interest, late charge, payment allocation, the amount due and the statutory rate cap.
 
-Interest is exact (``fractions.Fraction``) and floored to the yen only when it is charged:
+Interest is exact (integers over one common denominator, or ``fractions.Fraction``) and floored to the yen
+only when it is charged:
     interest for a day = principal × rate ÷ 10,000 ÷ (366 if the day is in a leap year else 365)
 Days count from the day after the borrowing (or the last repayment) up to and including the day of
 repayment, so ``interest(100_000, 1780, date(2025, 1, 1), date(2025, 1, 31))`` covers 30 days = ¥1,463.
@@ -9,6 +10,7 @@ repayment, so ``interest(100_000, 1780, date(2025, 1, 1), date(2025, 1, 31))`` c
 from __future__ import annotations
 
 import calendar as _calendar
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -24,6 +26,32 @@ def year_days(day: date, policy: LoanPolicy) -> int:
     return policy.days_in_leap_year if _calendar.isleap(day.year) else policy.days_in_year
 
 
+def interest_denominator(policy: LoanPolicy) -> int:
+    """The common denominator of every day's interest: ``10,000 × lcm(365, 366)``.
+
+    A day's interest on ``principal`` at ``rate`` is ``principal × rate × u ÷ D`` with the integer
+    ``u = lcm ÷ year_days(day)`` (366 for a common-year day, 365 for a leap-year day), so sums of days are
+    exact integers over ``D`` (see ``interest_units``): no ``Fraction`` needed in a loop."""
+    return _BP * math.lcm(policy.days_in_year, policy.days_in_leap_year)
+
+
+def interest_units(start: date, end: date, policy: LoanPolicy) -> int:
+    """The days after ``start`` through ``end``, each weighted ``lcm ÷ year_days(day)``, in closed form
+    (one term per calendar year the period touches, split at Dec 31 exactly as ``exact_interest``)."""
+    if end <= start:
+        return 0
+    both = math.lcm(policy.days_in_year, policy.days_in_leap_year)
+    first = start + timedelta(days=1)
+    if first.year == end.year:
+        return ((end - first).days + 1) * (both // year_days(first, policy))
+    units = 0
+    while first <= end:
+        last = min(end, date(first.year, 12, 31))
+        units += ((last - first).days + 1) * (both // year_days(first, policy))
+        first = last + timedelta(days=1)
+    return units
+
+
 def exact_interest(principal: int, rate: int, start: date, end: date, policy: LoanPolicy) -> Fraction:
     """Exact interest on a constant ``principal`` for the days after ``start`` through ``end``.
 
@@ -32,19 +60,14 @@ def exact_interest(principal: int, rate: int, start: date, end: date, policy: Lo
     """
     if end <= start or principal <= 0 or rate <= 0:
         return Fraction(0)
-    total = Fraction(0)
-    first = start + timedelta(days=1)
-    while first <= end:
-        last = min(end, date(first.year, 12, 31))
-        days = (last - first).days + 1
-        total += Fraction(principal * rate * days, _BP * year_days(first, policy))
-        first = last + timedelta(days=1)
-    return total
+    return Fraction(principal * rate * interest_units(start, end, policy), interest_denominator(policy))
 
 
 def interest(principal: int, rate: int, start: date, end: date, policy: LoanPolicy) -> int:
     """Interest charged in yen (floored) for the days after ``start`` through ``end``."""
-    return int(exact_interest(principal, rate, start, end, policy))  # int() floors a positive Fraction
+    if end <= start or principal <= 0 or rate <= 0:
+        return 0
+    return principal * rate * interest_units(start, end, policy) // interest_denominator(policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +101,6 @@ def allocate(amount: int, late_charge: int, interest: int, principal: int) -> Sp
     return Split(to_late, to_interest, amount - to_late - to_interest)
 
 
-def _ceil_to(value: Fraction, unit: int) -> int:
-    return -(-value // unit) * unit if value > 0 else 0
-
-
 def slide_amount(base: int, policy: LoanPolicy) -> int:
     """残高スライド: the monthly amount for ``base`` (the balance right after the last borrowing),
     rounded up to ``policy.amount_due_unit``. Not yet capped by the payoff (see ``amount_due``)."""
@@ -90,7 +109,9 @@ def slide_amount(base: int, policy: LoanPolicy) -> int:
         if base <= upper:
             rate = tier_rate
             break
-    return _ceil_to(Fraction(base * rate, _BP), policy.amount_due_unit)
+    unit = policy.amount_due_unit
+    exact = base * rate  # in 1/10,000 yen: rounded up to the unit in integers
+    return -(-exact // (_BP * unit)) * unit if exact > 0 else 0
 
 
 def amount_due(base: int, payoff: int, policy: LoanPolicy) -> int:

@@ -16,6 +16,7 @@ Impossible requests raise ``SimulatorError`` with the field it concerns and the 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,9 +25,9 @@ from typing import Callable, Hashable, Mapping
 
 from domain.business_days import BusinessCalendar
 from domain.credentials import has_forbidden_characters, nfkc
-from domain.due_dates import add_months, due_date, parse_due_day
+from domain.due_dates import Month, add_months, due_date, parse_due_day
 from domain.errors import LoanError
-from domain.interest import format_rate, interest, rate_cap, slide_amount
+from domain.interest import format_rate, interest, interest_denominator, interest_units, rate_cap, slide_amount
 from domain.ledger import borrowing
 from domain.loan import Contract, LoanState, Position, payment_entries, replay
 from domain.policy import LoanPolicy
@@ -251,19 +252,146 @@ def minimum_payment(state: LoanState, contract: Contract, policy: LoanPolicy) ->
     return max(slide_amount(state.slide_base, policy), monthly_interest + 1), monthly_interest
 
 
-def _next_due(state: LoanState, contract: Contract, calendar: BusinessCalendar) -> date:
-    assert state.due_month is not None
-    return due_date(add_months(state.due_month, 1), contract.due_day, calendar)
+class _Periods:
+    """The payment dates of a schedule and the interest units (``interest_units``) of the days each payment
+    pays for, extended on demand. They depend only on the calendar, the start and the due day, never on the
+    amount, rate or payment, so one is remembered per start (``_periods``) and shared by every keystroke
+    (and by every payment tried in mode (b)).
+
+    The dates are the engine's: the cycle's nominal month goes forward one month at a time and each due
+    date is that month's due day moved to the next business day (``due_date``)."""
+
+    __slots__ = ("dates", "units", "_month", "_previous", "_due_day", "_free_until", "_policy", "_calendar")
+
+    def __init__(self, start: date, month: Month, first_due: date, due_day: int, free_until: date | None,
+                 policy: LoanPolicy, calendar: BusinessCalendar) -> None:
+        self.dates: list[date] = []
+        self.units: list[int] = []
+        self._month, self._previous, self._due_day = month, start, due_day
+        self._free_until, self._policy, self._calendar = free_until, policy, calendar
+        self._add(first_due)
+
+    def _add(self, on: date) -> None:
+        counted_from = self._previous  # interest runs from the day after; interest-free days count nothing
+        if self._free_until is not None and self._free_until > counted_from:
+            counted_from = self._free_until
+        self.units.append(interest_units(counted_from, on, self._policy))
+        self.dates.append(on)
+        self._previous = on
+
+    def upto(self, count: int) -> "_Periods":
+        while len(self.dates) < count:
+            self._month = add_months(self._month, 1)
+            self._add(due_date(self._month, self._due_day, self._calendar))
+        return self
 
 
-def run(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
-        calendar: BusinessCalendar, max_months: int) -> tuple[Row, ...] | None:
-    """Pay ``payment`` (or the payoff, when less) on each due date from ``first_due`` until paid off.
+@functools.lru_cache(maxsize=256)
+def _periods(start: date, month: Month, first_due: date, due_day: int, free_until: date | None,
+             policy: LoanPolicy, calendar: BusinessCalendar) -> _Periods:
+    return _Periods(start, month, first_due, due_day, free_until, policy, calendar)
 
-    Each payment is the engine's: ``LoanState.advance`` accrues the days, ``payment_entries`` charges the
-    interest (floored) and splits the payment, ``LoanState.apply`` folds it in, exactly as a repayment
-    posted that day would be. Returns None when it takes more than ``max_months``.
-    """
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """A state as integers for the fast schedule: principal, charged interest, late charge owed, the
+    accrued interest in units of 1/``denominator`` yen, and what counts toward the first payment's cycle."""
+
+    periods: _Periods
+    principal: int
+    interest: int
+    late_charge: int
+    accrued: int
+    denominator: int
+    paid: int  #: already paid toward the cycle of the first payment
+    slide: int  #: the amount due (残高スライド) each cycle must reach
+
+
+def _fast_start(contract: Contract, state: LoanState, first_due: date, policy: LoanPolicy,
+                calendar: BusinessCalendar) -> _Start | None:
+    """The integer start of a schedule paying on ``first_due`` and each due date after it, or None when the
+    state is one the fast schedule does not model (late charge accruing, arrears, no cycle, or a first
+    payment date that is not the due date of the current or the next cycle): ``run_with_engine`` then."""
+    if (state.through is None or state.due_month is None or state.due_date is None or state.arrears
+            or state.overdue_since is not None or first_due < state.due_date):
+        return None
+    denominator = interest_denominator(policy)
+    exact = state.accrued_interest * denominator
+    if exact.denominator != 1:
+        return None
+    principal, accrued = state.principal, int(exact)
+    interest_, late = state.interest, state.late_charge + int(state.accrued_late)
+    slide, paid, month = slide_amount(state.slide_base, policy), state.paid, state.due_month
+    if first_due != state.due_date:  # the current cycle closes before the first payment: it must be met
+        month = add_months(month, 1)
+        if due_date(month, contract.due_day, calendar) != first_due:
+            return None
+        days = interest_units(_free_from(state.through, contract), state.due_date, policy)
+        owed = principal + interest_ + late + (accrued + max(0, principal) * contract.rate * days) // denominator
+        if min(slide, paid + owed) > paid:
+            return None  # a shortfall: arrears and late charge, which the engine handles
+        paid = 0
+    periods = _periods(state.through, month, first_due, contract.due_day, contract.interest_free_until, policy,
+                       calendar)
+    return _Start(periods, principal, interest_, late, accrued, denominator, paid, slide)
+
+
+def _free_from(day: date, contract: Contract) -> date:
+    free_until = contract.interest_free_until
+    return free_until if free_until is not None and free_until > day else day
+
+
+def _payoff_on_first_due(start: _Start, rate: int) -> int:
+    accrued = start.accrued + (start.principal * rate * start.periods.units[0] if start.principal > 0 else 0)
+    return start.principal + start.interest + start.late_charge + accrued // start.denominator
+
+
+def _fast_run(start: _Start, rate: int, payment: int, max_months: int,
+              rows: list[Row] | None) -> int | None:
+    """The engine's schedule in integers: on each due date the interest accrued since the last payment is
+    charged (floored; the fraction of a yen is dropped when a yen or more is charged, carried otherwise, as
+    ``LoanState.apply`` does) and ``min(payment, payoff)`` is split late charge → interest → principal.
+
+    Returns the number of payments to payoff (filling ``rows`` when given), None when it takes more than
+    ``max_months``, or -1 when a cycle would close short of its amount due (the engine takes over)."""
+    periods = start.periods.upto(max_months)
+    dates, units = periods.dates, periods.units
+    principal, interest_, late, accrued = start.principal, start.interest, start.late_charge, start.accrued
+    denominator, slide, paid = start.denominator, start.slide, start.paid
+    if principal + interest_ + late + accrued // denominator <= 0:
+        return 0
+    for index in range(max_months):
+        if principal > 0:
+            accrued += principal * rate * units[index]
+        charged = accrued // denominator
+        if charged:
+            interest_ += charged
+            accrued = 0
+        paying = principal + interest_ + late
+        if payment < paying:
+            paying = payment
+        to_late = paying if paying < late else late
+        to_interest = paying - to_late if paying - to_late < interest_ else interest_
+        to_principal = paying - to_late - to_interest
+        late -= to_late
+        interest_ -= to_interest
+        principal -= to_principal
+        if rows is not None:
+            rows.append(Row(index + 1, dates[index], paying, to_interest + to_late, to_principal, principal))
+        if principal + interest_ + late == 0:
+            return index + 1
+        if paid + paying < slide:
+            return -1
+        paid = 0
+    return None
+
+
+def run_with_engine(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
+                    calendar: BusinessCalendar, max_months: int) -> tuple[Row, ...] | None:
+    """``run`` the long way: the engine's ``LoanState`` folding each payment's entries, day rules and all.
+
+    Used for the states the integer schedule does not model (a member with late charge accruing, or a
+    payment below the amount due); the tests hold ``run`` to it over random loans."""
     state = state.copy()
     rows: list[Row] = []
     on = first_due
@@ -279,8 +407,30 @@ def run(contract: Contract, state: LoanState, first_due: date, payment: int, pol
         rows.append(Row(len(rows) + 1, on, paying, -repayment.interest - repayment.late_charge,
                         -repayment.principal, state.principal))
         if state.payoff > 0:
-            on = _next_due(state, contract, calendar)
+            assert state.due_month is not None
+            on = due_date(add_months(state.due_month, 1), contract.due_day, calendar)
     return tuple(rows)
+
+
+def run(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
+        calendar: BusinessCalendar, max_months: int) -> tuple[Row, ...] | None:
+    """Pay ``payment`` (or the payoff, when less) on each due date from ``first_due`` until paid off.
+
+    Each payment is the engine's: the days since the last one accrue interest (``LoanState.advance``), it is
+    charged floored and the payment split as ``payment_entries`` does and folded in as ``LoanState.apply``
+    does, exactly as a repayment posted that day would be, computed in integers over one denominator
+    (``_fast_run``; ``run_with_engine`` for what that does not model). Returns None when it takes more
+    than ``max_months``.
+    """
+    start = _fast_start(contract, state, first_due, policy, calendar)
+    if start is not None:
+        rows: list[Row] = []
+        months = _fast_run(start, contract.rate, payment, max_months, rows)
+        if months is None:
+            return None
+        if months >= 0:
+            return tuple(rows)
+    return run_with_engine(contract, state, first_due, payment, policy, calendar, max_months)
 
 
 def _schedule(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
@@ -298,7 +448,9 @@ def check_payment(payment: int, state: LoanState, first_due: date, contract: Con
                   calendar: BusinessCalendar) -> int:
     """Refuse a payment that never covers the interest or misses the amount due; returns the minimum."""
     minimum, monthly_interest = minimum_payment(state, contract, policy)
-    payoff_then = Position.of(contract, state, first_due, policy, calendar).payoff
+    start = _fast_start(contract, state, first_due, policy, calendar)
+    payoff_then = (_payoff_on_first_due(start, contract.rate) if start is not None
+                   else Position.of(contract, state, first_due, policy, calendar).payoff)
     if payment >= payoff_then:
         return minimum
     if payment <= monthly_interest:
@@ -338,35 +490,52 @@ def find_payment(contract: Contract, state: LoanState, first_due: date, months: 
     """The smallest payment (a multiple of the unit, at least the minimum) that pays off in ``months``."""
     minimum, _ = minimum_payment(state, contract, policy)
     unit = limits.payment_unit
-    slowest = run(contract, state, first_due, minimum, policy, calendar, limits.months_max)
-    if slowest is not None and len(slowest) < months:
+    start = _fast_start(contract, state, first_due, policy, calendar)
+
+    def payments(payment: int, max_months: int) -> int | None:
+        """How many payments of ``payment`` pay it off (None: more than ``max_months``)."""
+        if start is not None and (count := _fast_run(start, contract.rate, payment, max_months, None)) != -1:
+            return count
+        rows = run_with_engine(contract, state, first_due, payment, policy, calendar, max_months)
+        return None if rows is None else len(rows)
+
+    slowest = payments(minimum, min(months - 1, limits.months_max))  # paying the minimum, fewer than ``months``?
+    if slowest is not None:
         raise SimulatorError(
             "months",
             f"{months}回では毎月のご返済額が約定返済額（{minimum:,}円）を下回ります。"
-            f"約定返済額どおりのご返済で{len(slowest)}回で完済となります。",
-            max_months=len(slowest), minimum_payment=minimum)
+            f"約定返済額どおりのご返済で{slowest}回で完済となります。",
+            max_months=slowest, minimum_payment=minimum)
     # Bounds: paying the principal alone over ``months`` is too little; adding the interest the full
     # balance would earn until the last due date is always enough (the balance only falls).
-    last_due = first_due
-    for _ in range(months - 1):
-        last_due = due_date(add_months((last_due.year, last_due.month), 1), contract.due_day, calendar)
+    last_due = _last_due(first_due, months, contract.due_day, calendar)
     assert state.through is not None
     owed = state.payoff + interest(state.principal, contract.rate, state.through, last_due, policy)
     low = max(minimum, _round_up(-(-state.principal // months), unit))
     high = max(low, _round_up(-(-owed // months), unit))
-    best = run(contract, state, first_due, high, policy, calendar, months)
-    assert best is not None, "the upper bound always pays off in time"
+    assert payments(high, months) is not None, "the upper bound always pays off in time"
     best_payment = high
     lo, hi = low // unit, high // unit - 1  # search multiples of the unit below ``high``
     while lo <= hi:
         mid = (lo + hi) // 2
-        rows = run(contract, state, first_due, max(mid * unit, minimum), policy, calendar, months)
-        if rows is None:
+        if payments(max(mid * unit, minimum), months) is None:
             lo = mid + 1
         else:
-            best, best_payment, hi = rows, max(mid * unit, minimum), mid - 1
+            best_payment, hi = max(mid * unit, minimum), mid - 1
+    best = run(contract, state, first_due, best_payment, policy, calendar, months)
+    assert best is not None
     return Schedule(start=state.through, balance=state.principal, rate=contract.rate, payment=best_payment,
                     rows=best, minimum_payment=minimum, owed_at_start=state.interest_owed + state.late_charge_owed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _last_due(first_due: date, months: int, due_day: int, calendar: BusinessCalendar) -> date:
+    """The due date ``months - 1`` months after ``first_due``, month by month from each date (an upper
+    bound for ``find_payment`` only)."""
+    last_due = first_due
+    for _ in range(months - 1):
+        last_due = due_date(add_months((last_due.year, last_due.month), 1), due_day, calendar)
+    return last_due
 
 
 @dataclass(frozen=True, slots=True)

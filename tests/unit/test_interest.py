@@ -9,9 +9,29 @@ from hypothesis import given, strategies as st
 from domain.errors import LoanError
 from domain.interest import (
     Split, allocate, amount_due, check_contract_terms, exact_interest, format_rate, interest,
-    interest_free_until, rate_cap, slide_amount,
+    interest_denominator, interest_free_until, interest_units, rate_cap, slide_amount, year_days,
 )
+from domain.policy import LoanPolicy
 from tests.unit.loan_helpers import POLICY
+
+
+def reference_exact_interest(principal, rate, start, end, policy):
+    """The earlier exact interest: one ``Fraction`` per calendar year of the period (kept here as the reference
+    for the integer closed form)."""
+    if end <= start or principal <= 0 or rate <= 0:
+        return Fraction(0)
+    total, first = Fraction(0), start + timedelta(days=1)
+    while first <= end:
+        last = min(end, date(first.year, 12, 31))
+        total += Fraction(principal * rate * ((last - first).days + 1), 10_000 * year_days(first, policy))
+        first = last + timedelta(days=1)
+    return total
+
+
+def reference_slide_amount(base, policy):
+    rate = next((tier_rate for upper, tier_rate in policy.amount_due_tiers if base <= upper), policy.amount_due_top)
+    value = Fraction(base * rate, 10_000)
+    return -(-value // policy.amount_due_unit) * policy.amount_due_unit if value > 0 else 0
 
 
 @pytest.mark.parametrize(
@@ -158,3 +178,26 @@ def test_format_rate(rate, text):
 
 def test_interest_free_until_counts_from_the_day_after():
     assert interest_free_until(date(2025, 4, 1), POLICY) == date(2025, 5, 1)
+
+
+ODD_DIVISORS = LoanPolicy(days_in_year=360, days_in_leap_year=365, amount_due_unit=700)
+
+
+@given(
+    principal=st.integers(-10, 50_000_000), rate=st.integers(-10, 3000),
+    start=st.dates(date(1999, 1, 1), date(2040, 1, 1)), days=st.integers(-5, 4_000),
+    policy=st.sampled_from([POLICY, ODD_DIVISORS]),
+)
+def test_integer_interest_is_the_fraction_interest(principal, rate, start, days, policy):
+    end = start + timedelta(days=days)
+    expected = reference_exact_interest(principal, rate, start, end, policy)
+    assert exact_interest(principal, rate, start, end, policy) == expected
+    assert interest(principal, rate, start, end, policy) == int(expected)
+    if principal > 0 and rate > 0:
+        units = interest_units(start, end, policy)
+        assert Fraction(principal * rate * units, interest_denominator(policy)) == expected
+
+
+@given(base=st.integers(-10, 10**9), policy=st.sampled_from([POLICY, ODD_DIVISORS]))
+def test_integer_slide_amount_is_the_fraction_one(base, policy):
+    assert slide_amount(base, policy) == reference_slide_amount(base, policy)

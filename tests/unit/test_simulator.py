@@ -6,13 +6,16 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from domain.interest import rate_cap, slide_amount
-from domain.ledger import Kind, borrowing
+from domain.business_days import BusinessCalendar
+from domain.due_dates import add_months, due_date
+from domain.interest import interest, interest_free_until, rate_cap, slide_amount
+from domain.ledger import Entry, Kind, borrowing
 from domain.loan import Contract, Position, replay
 from domain.policy import LoanPolicy
 from domain.simulator import (
-    MODE_MONTHS, OutcomeCache, SimulatorError, SimulatorLimits, default_form, parse_inputs, parse_rate, parse_yen,
-    simulate_form, simulate_months, simulate_payment, simulate_position,
+    MODE_MONTHS, OutcomeCache, Schedule, SimulatorError, SimulatorLimits, _fast_run, _fast_start,
+    _payoff_on_first_due, default_form, find_payment, minimum_payment, parse_inputs, parse_rate, parse_yen, run,
+    run_with_engine, simulate_form, simulate_months, simulate_payment, simulate_position,
 )
 from tests.unit.loan_helpers import CALENDAR, POLICY
 
@@ -287,3 +290,97 @@ def test_member_without_a_balance_or_in_arrears_is_told_why():
     assert "お借入れはありません" in simulate_position({"payment": "10000"}, nothing, LIMITS).errors["mode"]
     low = simulate_position({"mode": "payment", "payment": "100"}, member_position(entries, date(2025, 6, 30)), LIMITS)
     assert low.errors["payment"] and low.figures["minimum_payment"] == 4_000
+
+
+# --- the integer schedule is the engine's, from any state a member can be in (hypothesis) ---------------
+
+@st.composite
+def member_positions(draw):
+    """A member's position after random borrowings and payments (early, late, short, partial), with random
+    holidays, due day, rate and maybe the interest-free period: the states ``run`` may start from."""
+    first = date(2023, 1, 1) + timedelta(days=draw(st.integers(0, 1_500)))
+    free = interest_free_until(first, POLICY) if draw(st.booleans()) else None
+    contract = Contract(limit=5_000_000, rate=draw(st.integers(POLICY.rate_min, POLICY.rate_max)),
+                        due_day=draw(st.sampled_from(POLICY.due_days)), interest_free_until=free)
+    holidays = frozenset(draw(st.sets(st.dates(first, first + timedelta(days=4_500)), max_size=80)))
+    calendar = BusinessCalendar.for_policy(POLICY, holidays.__contains__)
+    entries, day = [borrowing(first, draw(st.integers(1_000, 2_000_000)))], first
+    for _ in range(draw(st.integers(0, 5))):
+        day += timedelta(days=draw(st.integers(0, 45)))
+        now = Position.of(contract, replay(contract, entries, POLICY, calendar), day, POLICY, calendar)
+        action = draw(st.sampled_from(["borrow", "pay some", "pay what is due", "pay what is due", "adjust"]))
+        due = min(now.payoff, now.arrears + now.remaining_due)
+        if action == "pay some" and now.payoff > 0:
+            entries += now.payment_entries(draw(st.integers(1, now.payoff)))
+        elif action == "pay what is due" and due > 0:  # catching up on arrears leaves late charge behind
+            entries += now.payment_entries(due)
+        elif action == "adjust":  # an operator's correction charging late charge or interest
+            extra = draw(st.integers(1, 5_000))
+            entries.append(Entry(Kind.ADJUSTMENT, day, extra, **{draw(st.sampled_from(["late_charge", "interest"])): extra}))
+        else:
+            entries.append(borrowing(day, draw(st.integers(1_000, 300_000))))
+    day += timedelta(days=draw(st.integers(0, 45)))
+    return Position.of(contract, replay(contract, entries, POLICY, calendar), day, POLICY, calendar)
+
+
+@settings(max_examples=300, deadline=None)
+@given(member_positions(), st.integers(1, 150_000), st.integers(0, 120))
+def test_integer_schedule_is_the_engines_from_any_position(position, payment, max_months):
+    contract, state, calendar, first_due = position.contract, position.state, position.calendar, position.next_due_date
+    if first_due is None:
+        return
+    expected = run_with_engine(contract, state, first_due, payment, POLICY, calendar, max_months)
+    assert run(contract, state, first_due, payment, POLICY, calendar, max_months) == expected
+    start = _fast_start(contract, state, first_due, POLICY, calendar)
+    if position.arrears:
+        return  # late charge accruing: the engine's own loop (the simulator refuses these members anyway)
+    # every state the simulator accepts is computed in integers, and without the engine at any payment it accepts
+    assert start is not None
+    assert _payoff_on_first_due(start, contract.rate) == Position.of(contract, state, first_due, POLICY, calendar).payoff
+    minimum, _ = minimum_payment(state, contract, POLICY)
+    if payment >= minimum:
+        assert _fast_run(start, contract.rate, payment, max_months, None) != -1
+        assert _fast_run(start, contract.rate, payment, max_months, None) == (None if expected is None else len(expected))
+
+
+def reference_find_payment(contract, state, first_due, months, policy, calendar, limits):
+    """The earlier mode (b) search, every candidate a full schedule through the engine (the reference)."""
+    minimum, _ = minimum_payment(state, contract, policy)
+    unit = limits.payment_unit
+    slowest = run_with_engine(contract, state, first_due, minimum, policy, calendar, limits.months_max)
+    if slowest is not None and len(slowest) < months:
+        raise SimulatorError("months", "", max_months=len(slowest), minimum_payment=minimum)
+    last_due = first_due
+    for _ in range(months - 1):
+        last_due = due_date(add_months((last_due.year, last_due.month), 1), contract.due_day, calendar)
+    owed = state.payoff + interest(state.principal, contract.rate, state.through, last_due, policy)
+    low = max(minimum, -(-(-(-state.principal // months)) // unit) * unit)
+    high = max(low, -(-(-(-owed // months)) // unit) * unit)
+    best = run_with_engine(contract, state, first_due, high, policy, calendar, months)
+    best_payment = high
+    lo, hi = low // unit, high // unit - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        rows = run_with_engine(contract, state, first_due, max(mid * unit, minimum), policy, calendar, months)
+        if rows is None:
+            lo = mid + 1
+        else:
+            best, best_payment, hi = rows, max(mid * unit, minimum), mid - 1
+    return Schedule(start=state.through, balance=state.principal, rate=contract.rate, payment=best_payment,
+                    rows=best, minimum_payment=minimum, owed_at_start=state.interest_owed + state.late_charge_owed)
+
+
+@settings(max_examples=120, deadline=None)
+@given(member_positions(), st.integers(1, 120), st.sampled_from([LIMITS, SimulatorLimits(months_max=60, payment_unit=500)]))
+def test_months_mode_finds_what_the_engine_search_finds(position, months, limits):
+    if position.next_due_date is None or position.arrears or months > limits.months_max:
+        return
+    args = (position.contract, position.state, position.next_due_date, months, POLICY, position.calendar, limits)
+    try:
+        expected = reference_find_payment(*args)
+    except SimulatorError as error:
+        with pytest.raises(SimulatorError) as caught:
+            find_payment(*args)
+        assert caught.value.figures == error.figures
+        return
+    assert find_payment(*args) == expected
