@@ -21,7 +21,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable, Hashable, Mapping
+from typing import Callable, Hashable, Mapping, NamedTuple
 
 from domain.business_days import BusinessCalendar
 from domain.credentials import has_forbidden_characters, nfkc
@@ -75,9 +75,9 @@ class Inputs:
     months: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One month: what is paid on ``on`` and how the engine applied it."""
+class Row(NamedTuple):
+    """One month: what is paid on ``on`` and how the engine applied it (immutable; a tuple, as schedules
+    have up to ``months_max`` of them and are built on every keystroke)."""
 
     number: int
     on: date
@@ -137,8 +137,16 @@ def _text(raw: str | None, field: str, label: str, limits: SimulatorLimits) -> s
     return text.strip()
 
 
+def _plain(raw: str | None, pattern: re.Pattern[str], limits: SimulatorLimits) -> re.Match[str] | None:
+    """The match of ``raw`` as it is when it is already plain ASCII (what most keystrokes send): NFKC and the
+    invisible-character check would change nothing, so they are skipped."""
+    return pattern.fullmatch(raw) if raw and len(raw) <= limits.input_max_chars else None
+
+
 def parse_yen(raw: str | None, field: str, label: str, limits: SimulatorLimits) -> int:
     """'１００，０００円', '100000', '10万' → yen. Digits must be ASCII after NFKC (no Arabic-Indic)."""
+    if _plain(raw, _YEN, limits) and raw[0] != "0":  # type: ignore[index]
+        return int(raw)  # type: ignore[arg-type]
     text = _text(raw, field, label, limits).replace(",", "").replace(" ", "")
     text = text.removesuffix("円")
     scale = 1
@@ -156,8 +164,7 @@ def parse_yen(raw: str | None, field: str, label: str, limits: SimulatorLimits) 
 
 def parse_rate(raw: str | None, limits: SimulatorLimits) -> int:
     """'17.8', '１７．８％' → 1780 (hundredths of a percent); at most two decimals."""
-    text = _text(raw, "rate", "金利", limits).replace(" ", "").removesuffix("%")
-    match = _RATE.fullmatch(text)
+    match = _plain(raw, _RATE, limits) or _RATE.fullmatch(_text(raw, "rate", "金利", limits).replace(" ", "").removesuffix("%"))
     if not match:
         raise SimulatorError("rate", "金利は年利の数字で入力してください（例：17.8）。小数点以下は2桁までです。")
     whole, frac = match.group(1), (match.group(2) or "").ljust(2, "0")
@@ -168,7 +175,8 @@ def parse_rate(raw: str | None, limits: SimulatorLimits) -> int:
 
 
 def parse_months(raw: str | None, limits: SimulatorLimits) -> int:
-    text = _text(raw, "months", "返済回数", limits).replace(" ", "").removesuffix("回").removesuffix("ヶ月")
+    text = raw if _plain(raw, _MONTHS, limits) else (  # type: ignore[assignment]
+        _text(raw, "months", "返済回数", limits).replace(" ", "").removesuffix("回").removesuffix("ヶ月"))
     if not _MONTHS.fullmatch(text) or int(text) <= 0:
         raise SimulatorError("months", "返済回数は1以上の整数で入力してください（例：36）。")
     value = int(text)
@@ -316,11 +324,15 @@ def _fast_start(contract: Contract, state: LoanState, first_due: date, policy: L
             or state.overdue_since is not None or first_due < state.due_date):
         return None
     denominator = interest_denominator(policy)
-    exact = state.accrued_interest * denominator
-    if exact.denominator != 1:
-        return None
-    principal, accrued = state.principal, int(exact)
-    interest_, late = state.interest, state.late_charge + int(state.accrued_late)
+    accrued, late = 0, state.late_charge
+    if state.accrued_interest:
+        exact = state.accrued_interest * denominator
+        if exact.denominator != 1:
+            return None
+        accrued = int(exact)
+    if state.accrued_late:
+        late += int(state.accrued_late)
+    principal, interest_ = state.principal, state.interest
     slide, paid, month = slide_amount(state.slide_base, policy), state.paid, state.due_month
     if first_due != state.due_date:  # the current cycle closes before the first payment: it must be met
         month = add_months(month, 1)
@@ -422,8 +434,15 @@ def run(contract: Contract, state: LoanState, first_due: date, payment: int, pol
     (``_fast_run``; ``run_with_engine`` for what that does not model). Returns None when it takes more
     than ``max_months``.
     """
-    start = _fast_start(contract, state, first_due, policy, calendar)
+    return _run(contract, state, first_due, payment, policy, calendar, max_months,
+                _fast_start(contract, state, first_due, policy, calendar))
+
+
+def _run(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
+         calendar: BusinessCalendar, max_months: int, start: _Start | None) -> tuple[Row, ...] | None:
     if start is not None:
+        if 0 < payment and payment * max_months < start.principal + start.interest + start.late_charge:
+            return None  # even ``max_months`` whole payments do not add up to what is owed today
         rows: list[Row] = []
         months = _fast_run(start, contract.rate, payment, max_months, rows)
         if months is None:
@@ -434,8 +453,8 @@ def run(contract: Contract, state: LoanState, first_due: date, payment: int, pol
 
 
 def _schedule(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
-              calendar: BusinessCalendar, limits: SimulatorLimits, minimum: int) -> Schedule:
-    rows = run(contract, state, first_due, payment, policy, calendar, limits.months_max)
+              calendar: BusinessCalendar, limits: SimulatorLimits, minimum: int, start: _Start | None) -> Schedule:
+    rows = _run(contract, state, first_due, payment, policy, calendar, limits.months_max, start)
     if rows is None:
         raise SimulatorError("payment", f"このご返済額では完済まで{limits.months_max}回を超えます。毎月のご返済額を増やしてください。",
                              max_months=limits.months_max)
@@ -447,8 +466,13 @@ def _schedule(contract: Contract, state: LoanState, first_due: date, payment: in
 def check_payment(payment: int, state: LoanState, first_due: date, contract: Contract, policy: LoanPolicy,
                   calendar: BusinessCalendar) -> int:
     """Refuse a payment that never covers the interest or misses the amount due; returns the minimum."""
+    return _check_payment(payment, state, first_due, contract, policy, calendar,
+                          _fast_start(contract, state, first_due, policy, calendar))
+
+
+def _check_payment(payment: int, state: LoanState, first_due: date, contract: Contract, policy: LoanPolicy,
+                   calendar: BusinessCalendar, start: _Start | None) -> int:
     minimum, monthly_interest = minimum_payment(state, contract, policy)
-    start = _fast_start(contract, state, first_due, policy, calendar)
     payoff_then = (_payoff_on_first_due(start, contract.rate) if start is not None
                    else Position.of(contract, state, first_due, policy, calendar).payoff)
     if payment >= payoff_then:
@@ -471,8 +495,9 @@ def simulate_payment(amount: int, rate: int, payment: int, start: date, due_day:
     contract = Contract(limit=amount, rate=rate, due_day=due_day)
     state = start_state(contract, amount, start, policy, calendar)
     assert state.due_date is not None
-    minimum = check_payment(payment, state, state.due_date, contract, policy, calendar)
-    return _schedule(contract, state, state.due_date, payment, policy, calendar, limits, minimum)
+    start = _fast_start(contract, state, state.due_date, policy, calendar)
+    minimum = _check_payment(payment, state, state.due_date, contract, policy, calendar, start)
+    return _schedule(contract, state, state.due_date, payment, policy, calendar, limits, minimum, start)
 
 
 def simulate_months(amount: int, rate: int, months: int, start: date, due_day: int, policy: LoanPolicy,
@@ -522,7 +547,7 @@ def find_payment(contract: Contract, state: LoanState, first_due: date, months: 
             lo = mid + 1
         else:
             best_payment, hi = max(mid * unit, minimum), mid - 1
-    best = run(contract, state, first_due, best_payment, policy, calendar, months)
+    best = _run(contract, state, first_due, best_payment, policy, calendar, months, start)
     assert best is not None
     return Schedule(start=state.through, balance=state.principal, rate=contract.rate, payment=best_payment,
                     rows=best, minimum_payment=minimum, owed_at_start=state.interest_owed + state.late_charge_owed)
@@ -641,8 +666,9 @@ def _position_outcome(inputs: Inputs, position: Position, limits: SimulatorLimit
     try:
         if inputs.mode == MODE_PAYMENT:
             assert inputs.payment is not None
-            minimum = check_payment(inputs.payment, state, first_due, contract, policy, calendar)
-            plan = _schedule(contract, state, first_due, inputs.payment, policy, calendar, limits, minimum)
+            start = _fast_start(contract, state, first_due, policy, calendar)
+            minimum = _check_payment(inputs.payment, state, first_due, contract, policy, calendar, start)
+            plan = _schedule(contract, state, first_due, inputs.payment, policy, calendar, limits, minimum, start)
         else:
             assert inputs.months is not None
             plan = find_payment(contract, state, first_due, inputs.months, policy, calendar, limits)

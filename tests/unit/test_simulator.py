@@ -14,7 +14,7 @@ from domain.loan import Contract, Position, replay
 from domain.policy import LoanPolicy
 from domain.simulator import (
     MODE_MONTHS, OutcomeCache, Schedule, SimulatorError, SimulatorLimits, _fast_run, _fast_start,
-    _payoff_on_first_due, default_form, find_payment, minimum_payment, parse_inputs, parse_rate, parse_yen, run,
+    _payoff_on_first_due, default_form, find_payment, minimum_payment, parse_inputs, parse_months, parse_rate, parse_yen, run,
     run_with_engine, simulate_form, simulate_months, simulate_payment, simulate_position,
 )
 from tests.unit.loan_helpers import CALENDAR, POLICY
@@ -153,6 +153,22 @@ def test_rates_people_type(raw, value):
 def test_rates_refused(raw):
     with pytest.raises(SimulatorError):
         parse_rate(raw, LIMITS)
+
+
+def outcome_of(parse, raw):
+    try:
+        return parse(raw)
+    except SimulatorError as error:
+        return error.field, error.message, error.figures
+
+
+@given(st.text(alphabet="0123456789.%,円万回 ", max_size=31))
+def test_plain_ascii_input_reads_as_the_cleaned_input_does(raw):
+    """A keystroke of plain ASCII digits skips NFKC and the invisible-character check; the trailing space
+    sends the same text through them: the answer must not change."""
+    for parse in (lambda text: parse_yen(text, "amount", "お借入額", LIMITS), lambda text: parse_rate(text, LIMITS),
+                  lambda text: parse_months(text, LIMITS)):
+        assert outcome_of(parse, raw) == outcome_of(parse, raw + " ")
 
 
 def test_every_field_is_checked_at_once():
