@@ -23,7 +23,8 @@ from web import auth_flow, charts, errors, filters, handlers
 from web.assets import STATIC_DIR, asset
 from web.clock import Clock
 from web.deps import (
-    provide_member, provide_now, provide_repay_context, provide_transfer_context, repay_context, transfer_context,
+    provide_member, provide_now, provide_repay_context, provide_transfer_context, repay_context, simulator_context,
+    transfer_context,
 )
 from web.guards import StepUpRequired, requires_member
 from web.mail import MailSender
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
                 "mailer": MailSender(settings),
                 "repayments": repay_context(settings),
                 "transfers": transfer_context(settings),
+                "simulator": simulator_context(settings),
             }),
             after_response=auth_flow.deliver_mail,
             on_startup=[engine.start],
@@ -118,7 +120,7 @@ def _templates(settings: Settings) -> JinjaTemplateEngine:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(asset=asset, settings=settings, balance_chart=charts.balance_chart,
+    env.globals.update(asset=asset, settings=settings, balance_svg=charts.balance_svg,
                        schedule_rows=charts.schedule_rows)
     env.filters.update(filters.FILTERS)
     return JinjaTemplateEngine.from_environment(env)

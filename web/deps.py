@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import datetime
 
 from litestar import Request
@@ -16,6 +17,10 @@ from db.holidays import business_calendar
 from db.payment_gateway import gateway_for
 from db.repayments import RepayContext
 from db.transfers import TransferContext
+from domain.business_days import BusinessCalendar
+from domain.policy import LoanPolicy
+from domain.simulator import OutcomeCache, SimulatorLimits
+from web.render import PieceMemo
 from web.guards import MEMBER_STATE_KEY
 
 
@@ -68,3 +73,24 @@ def transfer_context(settings) -> TransferContext:
 
 def provide_transfer_context(request: Request) -> TransferContext:
     return request.app.state.transfers
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorContext:
+    """The public simulator's numbers and memories, built once per app (a keystroke only looks them up)."""
+
+    policy: LoanPolicy
+    calendar: BusinessCalendar
+    limits: SimulatorLimits
+    due_day: int  #: the due day assumed until one is chosen
+    outcomes: OutcomeCache  #: outcomes by inputs (``KAIIN_SIMULATOR_CACHE_ENTRIES``)
+    pieces: PieceMemo  #: the result piece rendered for each remembered outcome
+
+
+def simulator_context(settings) -> SimulatorContext:
+    policy = settings.loan_policy()
+    return SimulatorContext(
+        policy=policy, calendar=business_calendar(policy), limits=settings.simulator_limits(),
+        due_day=settings.simulator_due_day, outcomes=OutcomeCache(settings.simulator_cache_entries),
+        pieces=PieceMemo(settings.simulator_cache_entries),
+    )

@@ -14,7 +14,6 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from db import loans
-from db.holidays import business_calendar
 from domain import simulator
 from domain.loan import jst_date
 from web import render
@@ -39,9 +38,11 @@ async def show_simulator(request: Request, now: NamedDependency[datetime]) -> Re
 
     Without a query, a worked example (the product's top rate, paying the amount due). A calculation
     changes nothing and needs no member, so it stays up during maintenance."""
-    settings = request.app.state.settings
-    form = query_form(request) or simulator.default_form(settings.simulator_default_amount, settings.simulator_default_months,
-                                           settings.loan_policy())
+    form = query_form(request)
+    if not form:
+        settings = request.app.state.settings
+        form = simulator.default_form(settings.simulator_default_amount, settings.simulator_default_months,
+                                      settings.loan_policy())
     return respond(request, form, now)
 
 
@@ -53,19 +54,19 @@ async def simulate(request: Request, now: NamedDependency[datetime],
 
 
 def query_form(request: Request) -> dict[str, str]:
-    return {name: request.query_params.get(name, "") for name in FIELDS if name in request.query_params}
+    query = request.query_params
+    return {name: query.get(name, "") for name in FIELDS if name in query}
 
 
 def respond(request: Request, form: dict[str, str], now: datetime) -> Response:
-    settings = request.app.state.settings
-    policy = settings.loan_policy()
-    cache = request.app.state.setdefault("simulator_cache", simulator.OutcomeCache(settings.simulator_cache_entries))
-    memo = request.app.state.setdefault("simulator_pieces", render.PieceMemo(settings.simulator_cache_entries))
-    outcome = simulator.simulate_form(form, jst_date(now), settings.simulator_due_day, policy,
-                                      business_calendar(policy), settings.simulator_limits(), cache)
-    context = {"form": form, "outcome": outcome, "public_page": True, "policy": policy}
+    """The public result: the outcome and its rendered piece come from the app's memories when the same
+    inputs were asked today (``SimulatorContext``)."""
+    sim = request.app.state.simulator
+    outcome = simulator.simulate_form(form, jst_date(now), sim.due_day, sim.policy, sim.calendar, sim.limits,
+                                      sim.outcomes)
+    context = {"form": form, "outcome": outcome, "public_page": True, "policy": sim.policy}
     return render.piece_or_page(request, "simulator/_result.html", "sim-result", "pages/simulator.html", context,
-                                status=200 if outcome.ok else 422, memo=memo, source=outcome)
+                                status=200 if outcome.ok else 422, memo=sim.pieces, source=outcome)
 
 
 @get("/simulator/mine")
