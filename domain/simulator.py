@@ -358,6 +358,9 @@ def _payoff_on_first_due(start: _Start, rate: int) -> int:
     return start.principal + start.interest + start.late_charge + accrued // start.denominator
 
 
+_new_row = tuple.__new__  # Row(...) without the extra call of the generated ``__new__``
+
+
 def _fast_run(start: _Start, rate: int, payment: int, max_months: int,
               rows: list[Row] | None) -> int | None:
     """The engine's schedule in integers: on each due date the interest accrued since the last payment is
@@ -389,7 +392,7 @@ def _fast_run(start: _Start, rate: int, payment: int, max_months: int,
         interest_ -= to_interest
         principal -= to_principal
         if rows is not None:
-            rows.append(Row(index + 1, dates[index], paying, to_interest + to_late, to_principal, principal))
+            rows.append(_new_row(Row, (index + 1, dates[index], paying, to_interest + to_late, to_principal, principal)))
         if principal + interest_ + late == 0:
             return index + 1
         if paid + paying < slide:
@@ -492,20 +495,29 @@ def _check_payment(payment: int, state: LoanState, first_due: date, contract: Co
 def simulate_payment(amount: int, rate: int, payment: int, start: date, due_day: int, policy: LoanPolicy,
                      calendar: BusinessCalendar, limits: SimulatorLimits) -> Schedule:
     """(a) Borrow ``amount`` at ``rate`` on ``start``, pay ``payment`` on each due date: the schedule."""
+    contract, state, begin = _new_loan(amount, rate, start, due_day, policy, calendar)
+    assert state.due_date is not None
+    minimum = _check_payment(payment, state, state.due_date, contract, policy, calendar, begin)
+    return _schedule(contract, state, state.due_date, payment, policy, calendar, limits, minimum, begin)
+
+
+@functools.lru_cache(maxsize=1024)
+def _new_loan(amount: int, rate: int, start: date, due_day: int, policy: LoanPolicy,
+              calendar: BusinessCalendar) -> tuple[Contract, LoanState, _Start | None]:
+    """The engine's state after borrowing ``amount`` on ``start``, and its integer start, remembered: a
+    visitor changing only the payment asks for the same loan again. The state is shared, so it is only
+    ever read (``run_with_engine`` and ``Position.of`` work on copies)."""
     contract = Contract(limit=amount, rate=rate, due_day=due_day)
     state = start_state(contract, amount, start, policy, calendar)
     assert state.due_date is not None
-    start = _fast_start(contract, state, state.due_date, policy, calendar)
-    minimum = _check_payment(payment, state, state.due_date, contract, policy, calendar, start)
-    return _schedule(contract, state, state.due_date, payment, policy, calendar, limits, minimum, start)
+    return contract, state, _fast_start(contract, state, state.due_date, policy, calendar)
 
 
 def simulate_months(amount: int, rate: int, months: int, start: date, due_day: int, policy: LoanPolicy,
                     calendar: BusinessCalendar, limits: SimulatorLimits) -> Schedule:
     """(b) Borrow ``amount`` at ``rate`` on ``start``: the smallest monthly payment (a multiple of
     ``limits.payment_unit``) that pays it off in ``months`` payments or fewer, with its schedule."""
-    contract = Contract(limit=amount, rate=rate, due_day=due_day)
-    state = start_state(contract, amount, start, policy, calendar)
+    contract, state, _ = _new_loan(amount, rate, start, due_day, policy, calendar)
     assert state.due_date is not None
     return find_payment(contract, state, state.due_date, months, policy, calendar, limits)
 

@@ -120,8 +120,8 @@ def _templates(settings: Settings) -> JinjaTemplateEngine:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(asset=asset, settings=settings, balance_svg=charts.balance_svg,
-                       schedule_rows=charts.schedule_rows)
+    env.globals.update(asset=asset, settings=settings, schedule_result=charts.schedule_result,
+                       field_messages_oob=charts.field_messages_oob)
     env.filters.update(filters.FILTERS)
     return JinjaTemplateEngine.from_environment(env)
 

@@ -1,7 +1,10 @@
-"""The simulator's server-drawn SVG chart and schedule rows, built as markup in one pass each (a keystroke
-draws a new schedule: up to ``simulator_months_max`` rows and points); the figures come from the domain.
+"""The simulator's result for a worked schedule (figures, server-drawn SVG chart, month-by-month table and
+the note under it), built as markup in one pass: every keystroke with new inputs draws a new schedule of up
+to ``simulator_months_max`` rows, and a Jinja template spends more on its own bookkeeping than on the
+figures. ``simulator/_result.html`` keeps the frame, the explained errors and the field messages.
 
-Every value written here is an integer, a date or a coordinate computed here: nothing typed by anyone."""
+Every value written here is an integer, a date or a coordinate computed here: nothing typed by anyone
+(so nothing to escape). The figures come from the domain."""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ import functools
 from collections import OrderedDict
 from typing import Callable, TypeVar
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-from domain.simulator import Schedule
+from domain.simulator import MODE_MONTHS, MODE_PAYMENT, Outcome, Schedule
+from web.filters import jdate
 
 WIDTH = 320
 HEIGHT = 140
@@ -87,4 +91,62 @@ def schedule_rows(schedule: Schedule) -> Markup:
         f"<tr><td>{number}</td><td>{on.year}/{on.month}/{on.day}</td><td>{payment:,}</td>"
         f"<td>{interest:,}</td><td>{principal:,}</td><td>{balance:,}</td></tr>"
         for number, on, payment, interest, principal, balance in schedule.rows
+    ]))
+
+
+def _months_text(months: int, mode: str) -> str:
+    if mode != MODE_PAYMENT or months < 12:
+        return f"{months}回"
+    years, rest = divmod(months, 12)
+    return f"{months}回<small>（{years}年{f'{rest}か月' if rest else ''}）</small>"
+
+
+def schedule_result(outcome: Outcome, member: bool) -> Markup:
+    """What ``#sim-result`` shows for a worked schedule (``member``: the version from today's position)."""
+    plan = outcome.schedule
+    assert plan is not None and plan.rows
+    rows = plan.rows
+    months, last = len(rows), rows[-1]
+    total_interest = sum(row.interest for row in rows)
+    total_paid = sum(row.payment for row in rows)
+    monthly = (f'    <dt>毎月のご返済額</dt>\n    <dd class="big" data-testid="monthly-payment" data-value="{plan.payment}">'
+               f'{plan.payment:,}円</dd>\n') if outcome.mode == MODE_MONTHS else ""
+    due_text = "毎月末日" if outcome.due_day == 31 else f"毎月{outcome.due_day}日"
+    if member:
+        owed = f"（ほかに本日までのお利息{plan.owed_at_start:,}円）" if plan.owed_at_start else ""
+        note = (f"{jdate(plan.start)}時点のご利用残高{plan.balance:,}円{owed}から、追加のお借入れをせずに{due_text}"
+                "（休業日は翌営業日）に遅れずにご返済した場合の試算です。本日までのお利息は初回のご返済に含まれます。")
+    else:
+        note = (f"{jdate(plan.start)}に{plan.balance:,}円をお借入れし、{due_text}（休業日は翌営業日）に遅れずにご返済した場合の"
+                "試算です。お利息は日割り（年365日、うるう年は366日）で計算しています。追加のお借入れがあると変わります。")
+    return Markup(
+        f'  <dl class="figures sim-figures">\n{monthly}'
+        f'    <dt>返済回数</dt>\n    <dd data-testid="months" data-value="{months}">{_months_text(months, outcome.mode)}</dd>\n'
+        f'    <dt>お利息の合計</dt>\n    <dd data-testid="total-interest" data-value="{total_interest}">{total_interest:,}円</dd>\n'
+        f'    <dt>お支払い総額</dt>\n    <dd data-testid="total-paid" data-value="{total_paid}">{total_paid:,}円</dd>\n'
+        f'    <dt>最終回のご返済額</dt>\n    <dd data-testid="last-payment" data-value="{last.payment}">{last.payment:,}円</dd>\n'
+        f'    <dt>完済予定日</dt>\n    <dd data-testid="last-date" data-value="{last.on.isoformat()}">{jdate(last.on)}</dd>\n'
+        f'  </dl>\n'
+        f'  <figure class="chart">\n    {balance_svg(plan)}\n'
+        f'    <figcaption class="hint">ご利用残高（元金）の推移</figcaption>\n  </figure>\n'
+        f'  <details class="schedule">\n    <summary>毎月の返済予定（{months}回）</summary>\n'
+        f'    <div class="table-scroll">\n    <table>\n'
+        f'      <thead><tr><th scope="col">回</th><th scope="col">ご返済日</th><th scope="col">ご返済額</th>'
+        f'<th scope="col">うち利息</th><th scope="col">うち元金</th><th scope="col">残高</th></tr></thead>\n'
+        f'      <tbody>\n      {schedule_rows(plan)}\n      </tbody>\n    </table>\n    </div>\n  </details>\n'
+        f'  <p class="hint">{note}</p>\n'
+    )
+
+
+PUBLIC_FIELDS = ("mode", "amount", "rate", "payment", "months", "due_day")
+MEMBER_FIELDS = ("mode", "payment", "months")
+
+
+def field_messages_oob(outcome: Outcome, member: bool) -> Markup:
+    """Each field's message (empty when fine), swapped out of band into the form that a keystroke does not
+    replace; the markup of ``simulator/_field_error.html``. Messages are escaped."""
+    errors = outcome.errors
+    return Markup("".join([
+        f'<p id="err-{name}" class="field-error" hx-swap-oob="true">{escape(errors[name]) if name in errors else ""}</p>'
+        for name in (MEMBER_FIELDS if member else PUBLIC_FIELDS)
     ]))

@@ -74,7 +74,8 @@ def keystroke_timing(host: str, port: int, forms: list[dict], count: int) -> dic
 def main(rounds: int = 3) -> None:
     """Floor and keystrokes alternate in short runs (``rounds`` times), so that a load that comes and goes
     on the machine hits both alike; the table shows the median round."""
-    with tempfile.TemporaryDirectory() as folder, bench_server(Path(folder), demo=False) as server:
+    # KAIIN_ENV=test: templates are not re-read from disk on every render (dev's auto-reload), as in production
+    with tempfile.TemporaryDirectory() as folder, bench_server(Path(folder), {"KAIIN_ENV": "test"}, demo=False) as server:
         host, port = "127.0.0.1", server.port
         base = f"http://{host}:{port}"
         typing, fresh = lua(Path(folder), "typing", TYPING), lua(Path(folder), "fresh", NEVER_SEEN)
