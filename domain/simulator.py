@@ -1,10 +1,14 @@
 """The interest simulator (利息シミュレーション, product.md §7): schedules computed by the loan engine itself.
 
-There is no second interest formula here. A schedule is the engine's own ``LoanState`` run forward: a
-borrowing (or the member's real state), then on each due date the engine's ``payment_entries`` (interest
-charged and floored, the payment split late charge → interest → principal), applied with
-``LoanState.apply``, so the interest days, leap years, business-day due dates and the amount-due rule
-are exactly those of a real account.
+A schedule is what the engine's own ``LoanState`` would do run forward: a borrowing (or the member's real
+state), then on each due date the interest charged and floored and the payment split late charge → interest →
+principal exactly as ``payment_entries`` and ``LoanState.apply`` do, so the interest days, leap years,
+business-day due dates and the amount-due rule are those of a real account. It is computed in integers
+(``_fast_run``): the interest of each period in closed form over ``interest_denominator`` (``interest_units``,
+split at Dec 31 as the engine splits it), the due dates and interest units of a start remembered per process
+(``_periods``), no ``Fraction`` and no per-day step. ``run_with_engine`` is the engine's own loop, used for
+the states the integer schedule does not model (arrears and late charge, a payment below the amount due);
+tests/unit/test_simulator.py holds ``run`` to it, to the yen, from random member positions.
 
     inputs = parse_inputs(form, policy, limits)                       # NFKC, ASCII digits, ranges, cap
     plan = simulate_payment(inputs.amount, inputs.rate, inputs.payment, today, due_day, policy, calendar, limits)
