@@ -162,6 +162,7 @@ def outcome_of(parse, raw):
         return error.field, error.message, error.figures
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="0123456789.%,円万回 ", max_size=31))
 def test_plain_ascii_input_reads_as_the_cleaned_input_does(raw):
     """A keystroke of plain ASCII digits skips NFKC and the invisible-character check; the trailing space
