@@ -20,8 +20,8 @@ from db.transfers import TransferContext
 from domain.business_days import BusinessCalendar
 from domain.policy import LoanPolicy
 from domain.simulator import OutcomeCache, SimulatorLimits
-from web.render import PieceMemo
 from web.guards import MEMBER_STATE_KEY
+from web.render import PieceMemo
 
 
 async def provide_member(request: Request, now: NamedDependency[datetime]) -> dict:
