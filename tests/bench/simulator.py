@@ -89,11 +89,12 @@ def main(rounds: int = 3) -> None:
         timing_unseen = keystroke_timing(host, port, NEVER_SEEN[-240:], 240)
     floor, typed, unseen = sorted(runs, key=lambda run: run[1]["rps"] / run[0]["rps"])[len(runs) // 2]
     shares = ", ".join(f"{t['rps'] / f['rps']:.0%}" for f, t, _ in runs)
+    unseen_shares = ", ".join(f"{u['rps'] / f['rps']:.0%}" for f, _, u in runs)
     print("| route | req/s | of floor | p50 ms | p99 ms |\n|---|---|---|---|---|")
     print(row("`/_bench/floor` (trivial route)", floor, floor))
     print(row(f"simulator keystroke, typing ({typed['errors']} explained 422s)", typed, floor))
     print(row("simulator keystroke, never-seen payment", unseen, floor))
-    print(f"\ntyping share of the floor in each of the {rounds} rounds: {shares}")
+    print(f"\ntyping share of the floor in each of the {rounds} rounds: {shares}; never-seen: {unseen_shares}")
     print(f"\nServer-Timing p50/p95: floor {floor_timing['p50']:.2f}/{floor_timing['p95']:.2f} ms; "
           f"keystroke, typing {timing_typed['p50']:.2f}/{timing_typed['p95']:.2f} ms; "
           f"never-seen payment {timing_unseen['p50']:.2f}/{timing_unseen['p95']:.2f} ms")
