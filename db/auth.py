@@ -100,6 +100,10 @@ async def _member_where(condition) -> _Member | None:
     return _Member(**row) if row else None
 
 
+async def member_by_id(member_id: int) -> _Member | None:
+    return await _member_where(Member.id == member_id)
+
+
 async def member_by_card(card_number: str) -> _Member | None:
     card = await Card.select(Card.member).where(Card.card_number == card_number).first()
     return await _member_where(Member.id == card["member"]) if card else None
@@ -226,7 +230,12 @@ async def _record_success(
     )
 
 
-_WAYS = {"login_card": "カード番号・暗証番号", "login_id": "ログインID・パスワード"}
+_WAYS = {"login_card": "カード番号・暗証番号", "login_id": "ログインID・パスワード", "login_passkey": "パスキー"}
+
+
+async def see_device(member: _Member, device: str, *, way: str, ctx: AuthContext) -> bool:
+    """For other ways in (passkeys, in ``db.passkeys``): the same known-device check and notice."""
+    return await _see_device(member, device, way=way, ctx=ctx)
 
 
 async def _see_device(member: _Member, device: str, *, way: str, ctx: AuthContext) -> bool:

@@ -19,7 +19,7 @@ from db.auth import AuthContext
 from db.engine import write_tx
 from db.debits import Registration
 from db.payees import Payee
-from db.tables import Card, Contract, Credential, Member, MemberProfile, ReminderSetting
+from db.tables import Card, Contract, Credential, Member, MemberProfile, Passkey, ReminderSetting
 from domain import settings_notices
 from domain.credentials import web_id_key
 from domain.errors import FieldError
@@ -50,6 +50,7 @@ class SettingsView:
     payee: Payee | None = None  #: the payee account of borrowing by transfer (振込先口座)
     debit: Registration | None = None  #: the automatic-debit account in force (口座振替)
     debit_pending: Registration | None = None  #: …and one registered but not yet in force (手続き中)
+    passkey_count: int = 0  #: passkeys registered (db.passkeys)
 
 
 async def settings_view(member_id: int, reminder_policy: ReminderPolicy, today: date | None = None) -> SettingsView:
@@ -72,6 +73,7 @@ async def settings_view(member_id: int, reminder_policy: ReminderPolicy, today: 
         reminder=await reminder_of(member_id, reminder_policy) or default_preference(reminder_policy),
         reminder_is_default=await reminder_of(member_id, reminder_policy) is None,
         payee=await payees.current(member_id),
+        passkey_count=await Passkey.count().where(Passkey.member == member_id),
         **(dict(zip(("debit", "debit_pending"), await debits.registrations(member_id, today))) if today else {}),
     )
 

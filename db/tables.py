@@ -1,6 +1,6 @@
 """Tables. Money is integer yen (BigInt), rates integer hundredths of a percent, times aware UTC."""
 
-from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, Bytea, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -298,8 +298,48 @@ class JobClaim(Table):
     claimed_at = Timestamptz()
 
 
+class PasskeyUser(Table):
+    """The WebAuthn user handle of a member: random bytes, the same for all their passkeys.
+
+    Never the member number, a card number or an email: a handle is stored on the member's devices.
+    """
+
+    member = ForeignKey(Member, null=False, unique=True)
+    user_handle = Varchar(length=64, unique=True)  #: base64url of 32 random bytes
+    created_at = Timestamptz()
+
+
+class Passkey(Table):
+    """A registered passkey (discoverable WebAuthn credential)."""
+
+    member = ForeignKey(Member, null=False, index=True)
+    credential_id = Varchar(length=1400, unique=True)  #: base64url of the raw id (at most 1023 bytes)
+    public_key = Bytea()  #: COSE key as the authenticator sent it
+    sign_count = BigInt(default=0)
+    transports = Varchar(length=200, default="")  #: comma separated: internal,hybrid,usb,...
+    device_type = Varchar(length=20, default="single_device")  #: single_device | multi_device
+    backed_up = Boolean(default=False)
+    aaguid = Varchar(length=36, default="")
+    name = Varchar(length=64)
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class PasskeyChallenge(Table):
+    """A WebAuthn challenge: single use, short-lived, bound to one session and one ceremony.
+
+    The session holds a random token; only its hash is stored here. Consuming deletes the row first.
+    """
+
+    token_hash = Varchar(length=64, unique=True)
+    ceremony = Varchar(length=12)  #: register | login | step_up
+    member = Integer(null=True, default=None)  #: the member a registration or step-up was issued to
+    challenge = Varchar(length=100)  #: base64url
+    expires_at = Timestamptz(index=True)
+
+
 ALL_TABLES = (
     Member, Card, Credential, Contract, LedgerEntry, MaintenanceWindow, MemberProfile, ReminderSetting, EmailChange,
     ReminderSent, AuditEvent, ThrottleCounter, OneTimeCode, OutboxMail, KnownDevice, Repayment, DebitAccount,
-    JobClaim, Bank, PayeeAccount, Transfer, SimulatedBankPayment,
+    JobClaim, Bank, PayeeAccount, Transfer, SimulatedBankPayment, PasskeyUser, Passkey, PasskeyChallenge,
 )

@@ -92,3 +92,21 @@ def one_time_code(*, name: str, code: str, purpose: str, expires_at: datetime, a
         f"お心当たりのない場合は、このメールを破棄してください。\n{app_name}"
     )
     return Notice(f"code_{purpose}", f"確認コード：{what}", body)
+
+
+def passkey_added(*, name: str, passkey: str, at: datetime, app_name: str, phone: str) -> Notice:
+    body = (
+        f"{name} 様\n\nパスキー「{passkey}」が登録されました。\n"
+        f"日時：{jst(at)}\n次回から、このパスキーでログインできます。"
+        + _footer(app_name, phone)
+    )
+    return Notice("passkey_added", "【重要】パスキーが登録されました", body)
+
+
+def passkey_removed(*, name: str, passkey: str, at: datetime, app_name: str, phone: str) -> Notice:
+    body = (
+        f"{name} 様\n\nパスキー「{passkey}」が削除されました。\n"
+        f"日時：{jst(at)}\nこのパスキーではログインできなくなりました。"
+        + _footer(app_name, phone)
+    )
+    return Notice("passkey_removed", "【重要】パスキーが削除されました", body)

@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
                 "code_key": auth_flow.code_key(settings), "throttle": throttle_store(settings), "refusals": Refusals(),
                 "mailer": MailSender(settings),
                 "repayments": repay_context(settings),
-                "transfers": transfer_context(settings),
+                "transfers": transfer_context(settings), "passkey_policy": settings.passkey_policy(),
                 "simulator": simulator_context(settings),
             }),
             after_response=auth_flow.deliver_mail,

@@ -11,6 +11,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PRECACHE = (
     "app.css",
     "app.js",
+    "passkey.js",
     "htmx-4.0.1.min.js",
     "icons/icon-192.png",
 )

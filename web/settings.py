@@ -14,10 +14,12 @@ import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from domain.auth_policy import AuthPolicy
 from domain.credentials import CredentialPolicy
 from domain.maintenance import MaintenancePolicy
+from domain.passkeys import PasskeyPolicy
 from domain.password_strength import StrengthPolicy
 from domain.policy import LoanPolicy
 from domain.profile import ProfilePolicy
@@ -111,6 +113,14 @@ class Settings:
     maintenance_new_year_end_hour: int = 7  #: …at this hour
     maintenance_banner_minutes: int = 60  #: pages announce a window this long before it starts
     maintenance_schedule_days: int = 7  #: /maintenance lists the windows of this many days ahead
+
+    # --- passkeys (WebAuthn; product.md §1, domain/passkeys.py) ------------------------------------
+    passkey_rp_id: str = ""  #: the WebAuthn RP ID; defaults to the host name of the public origin
+    passkey_challenge_ttl_seconds: int = 5 * 60  #: a challenge is single use and dies after this
+    passkey_timeout_ms: int = 120_000  #: how long the browser waits for the member
+    passkey_name_max: int = 40  #: characters in a passkey's name
+    passkeys_max: int = 10  #: passkeys one member may hold
+    passkey_response_max_bytes: int = 16 * 1024  #: a larger WebAuthn response is refused unread
 
     # --- budgets shown in the UI ------------------------------------------------------------------
     history_page_size: int = 20
@@ -235,6 +245,14 @@ class Settings:
         if self.bank_gateway != "simulator":
             raise SettingsError(f"KAIIN_BANK_GATEWAY は simulator だけが使えます: {self.bank_gateway!r}")
         self.transfer_policy()
+
+    @property
+    def rp_id(self) -> str:
+        """The WebAuthn RP ID: configured, or the host name of the public origin (never the request Host)."""
+        return self.passkey_rp_id or (urlsplit(self.origin).hostname or "localhost")
+
+    def passkey_policy(self) -> PasskeyPolicy:
+        return PasskeyPolicy(**{f.name: getattr(self, f.name) for f in fields(PasskeyPolicy)})
 
     def maintenance_policy(self) -> MaintenancePolicy:
         """The maintenance calendar's numbers for ``domain.maintenance``."""

@@ -11,6 +11,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Template
 
+from db import passkeys
 from domain.errors import DomainError
 from web import auth_flow, render
 
@@ -20,11 +21,13 @@ PAGE = "pages/step_up.html"
 
 
 @get("/step-up")
-async def show_step_up(request: Request, now: Now, next: FromQuery[str] = "/home") -> Template | Response:
-    """Explain why a code is needed, with one button that mails it."""
+async def show_step_up(request: Request, member: NamedDependency[dict], now: Now,
+                       next: FromQuery[str] = "/home") -> Template | Response:
+    """Explain why a code is needed, with one button that mails it (and a passkey button when there is one)."""
     if auth_flow.stepped_up(request, now):
         return render.redirect(request, auth_flow.safe_next(next))
-    return render.page(request, PAGE, {"step": "send", "next": auth_flow.safe_next(next), "nav": "settings"})
+    return render.page(request, PAGE, {"step": "send", "next": auth_flow.safe_next(next), "nav": "settings",
+                                       "has_passkeys": await passkeys.has_passkeys(member["id"])})
 
 
 @post("/step-up/send")
