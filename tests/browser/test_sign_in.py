@@ -24,7 +24,7 @@ async def _sign_in_with_card(page, url: str, card: str, pin: str) -> None:
     await page.goto(f"{url}/login")
     await page.get_by_label("カード番号").fill(card)
     await page.get_by_label("暗証番号（4桁）").fill(pin)
-    await page.get_by_role("button", name="ログイン").click()
+    await page.get_by_role("button", name="ログイン", exact=True).click()
 
 
 async def test_sign_in_with_card_number_typed_full_width(auth_server, page):
@@ -52,7 +52,7 @@ async def test_sign_in_with_web_id_and_password(auth_server, page):
     await login_id.fill("taro2024")
     await password.fill("kaiin-demo-pass")
     await screenshot(page, "sign-in-id-filled")
-    await page.get_by_role("button", name="ログイン").click()
+    await page.get_by_role("button", name="ログイン", exact=True).click()
     await page.wait_for_url(re.compile(r"/home$"))
     await page.get_by_text("山田 太郎 様").wait_for()
     await screenshot(page, "sign-in-id-home")
