@@ -41,7 +41,7 @@ from webauthn.helpers.structs import (
 )
 
 from db import audit, auth, mail
-from db.engine import write_tx
+from db.engine import is_postgres, write_tx
 from db.tables import Credential, Member, Passkey, PasskeyChallenge, PasskeyUser
 from domain import notices
 from domain.passkeys import (
@@ -194,6 +194,7 @@ async def register(member_id: int, token: Any, response: str, *, name: str, user
     transports = ",".join(t.value for t in credential.response.transports or [])
     credential_id = bytes_to_base64url(verified.credential_id)
     async with write_tx():
+        await _lock_member(member_id)
         if await Passkey.exists().where(Passkey.credential_id == credential_id):
             raise PasskeyError("このパスキーはすでに登録されています。")
         if await Passkey.count().where(Passkey.member == member_id) >= ctx.policy.passkeys_max:
@@ -345,9 +346,19 @@ async def rename(member_id: int, passkey_id: int, name: str, ctx: PasskeyContext
     return label
 
 
+async def _lock_member(member_id: int) -> None:
+    """Inside a write transaction: serialise this member's passkey changes (the SQLite one is IMMEDIATE already).
+
+    Without it, two removals at once on PostgreSQL each see the other passkey still there and both delete.
+    """
+    if is_postgres():
+        await Member.select(Member.id).where(Member.id == member_id).lock_rows("UPDATE")
+
+
 async def remove(member_id: int, passkey_id: int, ctx: PasskeyContext) -> str:
     """Delete one of the member's passkeys unless it is their last way in; returns its name."""
     async with write_tx():
+        await _lock_member(member_id)
         target = await Passkey.select(Passkey.name).where(
             (Passkey.id == passkey_id) & (Passkey.member == member_id)
         ).first()

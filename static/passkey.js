@@ -4,6 +4,9 @@
 // answers as {"redirect": url} or {"error": "日本語のメッセージ"}. Every wait has a limit, so the page never hangs.
 (function () {
   "use strict";
+  // Loaded only by the pages that use it, at the end of <body>: a boosted htmx navigation to another such page
+  // runs this file again, which then only wires the new page.
+  if (window.kaiinPasskey) { window.kaiinPasskey.init(); return; }
 
   var FETCH_TIMEOUT_MS = 20000;
   var MSG = {
@@ -270,7 +273,7 @@
     });
   }
 
-  window.kaiinPasskey = { toBuffer: toBuffer, toText: toText, credentialJSON: credentialJSON };
+  window.kaiinPasskey = { toBuffer: toBuffer, toText: toText, credentialJSON: credentialJSON, init: init };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { init(); });
   else init();
   document.addEventListener("htmx:after:swap", function () { init(); });

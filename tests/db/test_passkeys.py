@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -284,6 +285,20 @@ def test_remove_keeps_a_way_in(settings, member, device):
     other_member = make_member(settings, card_number="9876543210", web_id="hanako2024")
     with pytest.raises(PasskeyError):
         run(passkeys.remove(other_member, second.id, ctx()))
+
+
+def test_two_removals_at_once_still_leave_a_way_in(member):
+    """Both passkeys removed at the same moment (two tabs), PIN and password locked: one removal must lose."""
+    first, second = (enrol(member, SoftAuthenticator(origin=ORIGIN)) for _ in range(2))
+    query(Credential.update({Credential.locked_at: NOW}).where(Credential.member == member))
+
+    async def race():
+        return await asyncio.gather(passkeys.remove(member, first.id, ctx()), passkeys.remove(member, second.id, ctx()),
+                                    return_exceptions=True)
+
+    outcomes = run(race())
+    assert sum(isinstance(o, PasskeyError) for o in outcomes) == 1, outcomes
+    assert query(Passkey.count().where(Passkey.member == member)) == 1
 
 
 def test_a_member_may_hold_a_limited_number_of_passkeys(member):

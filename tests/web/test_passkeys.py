@@ -329,7 +329,9 @@ def test_a_passkey_works_while_the_pin_is_locked_and_can_set_a_new_pin(client, m
     done = client.post("/settings/pin", data={"pin": "９８７６", "pin_again": "9876", "_csrf_token": token})
     assert done.status_code == 200 and "新しい暗証番号を設定しました" in done.text
     assert client.get("/home").status_code == 200  # this session goes on
-    assert len(mails("secret_changed") or query(OutboxMail.select().where(OutboxMail.subject.like("%暗証番号%")))) >= 1
+    notice = mails("pin_changed")  # the lock's own mail ("locked") does not count
+    assert len(notice) == 1 and notice[0]["to_addr"] == "taro@example.jp" and "暗証番号が変更されました" in notice[0]["subject"]
+    assert query(AuditEvent.count().where(AuditEvent.action == "pin_set_passkey")) == 1
     client.cookies.clear()
     assert card_sign_in(client, "9876").url.path == "/home"
 
@@ -360,3 +362,20 @@ def test_passkey_sign_in_is_throttled_per_ip(settings, enrolled):
         assert statuses == [401, 401, 401]
         post_json(client, "/passkeys/login/options")
         assert post_json(client, "/passkeys/login", {}).status_code == 429
+
+
+PASSKEY_JS = "/static/passkey.js?v="
+
+
+def test_passkey_js_loads_only_on_the_pages_that_use_it(client, member, enrolled):
+    assert PASSKEY_JS in client.get("/login").text and PASSKEY_JS in client.get("/login?tab=id").text
+    sign_in(client, member)  # not stepped up
+    for path in ("/home", "/settings", "/history", "/settings/pin", "/settings/passkeys"):
+        page = client.get(path)
+        assert page.status_code == 200 and PASSKEY_JS not in page.text, path
+    assert PASSKEY_JS in client.get("/step-up?next=/settings/passkeys").text  # パスキーで確認
+    client.cookies.clear()
+    assert passkey_login(client, enrolled)[0].status_code == 200  # stepped up: the page can add one
+    page = client.get("/settings/passkeys")
+    assert "data-passkey-register" in page.text and page.text.count(PASSKEY_JS) == 1
+    assert PASSKEY_JS not in client.get("/home").text
