@@ -261,14 +261,18 @@
   }
 
   // --- wiring (first load and every htmx swap) -----------------------------------------------------
+  // Elements already wired, by identity: htmx may put back an element's attributes after a swap (so a marker
+  // attribute can vanish from a node that already has its listeners), and one button must get one listener.
+  var wired = new WeakSet();
   function init() {
     document.querySelectorAll("[data-passkey-signin]").forEach(function (root) {
-      if (root.hasAttribute("data-passkey-ready")) { startAutofill(root); return; }  // e.g. the ID tab swapped in
-      root.setAttribute("data-passkey-ready", "");
+      if (wired.has(root)) { root.hidden = false; startAutofill(root); return; }  // e.g. the ID tab swapped in
+      wired.add(root);
       initSignIn(root);
     });
-    document.querySelectorAll("[data-passkey-register]:not([data-passkey-ready])").forEach(function (root) {
-      root.setAttribute("data-passkey-ready", "");
+    document.querySelectorAll("[data-passkey-register]").forEach(function (root) {
+      if (wired.has(root)) { root.hidden = false; return; }
+      wired.add(root);
       initAdd(root);
     });
   }

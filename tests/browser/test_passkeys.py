@@ -194,15 +194,24 @@ async def test_locked_pin_passkey_sign_in_then_a_new_pin(pk_server, page, contex
         await page.goto(f"{pk_server.url}/login")
         await page.get_by_label("カード番号").fill("1234567890")
         await page.get_by_label("暗証番号（4桁）").fill(pin)
-        await page.get_by_role("button", name="ログイン", exact=True).click()
-        await page.wait_for_load_state()
+        # Wait for htmx to swap the answer in: a click on the old page while the form is still in flight races
+        # with the swap (and the server-side session the card answer writes back).
+        async with page.expect_response(lambda r: urlsplit(r.url).path == "/login/card") as answered:
+            await page.get_by_role("button", name="ログイン", exact=True).click()
+        if (await answered.value).status == 401:
+            await page.get_by_role("alert").filter(has_text="3回続けて間違えると").wait_for()
+        else:
+            await page.wait_for_url("**/home")
 
     for pin in ("0000", "1111", "2222"):
         await card_sign_in(pin)
     await card_sign_in("1234")
     assert "/home" not in page.url  # the PIN is locked
+    started: list[str] = []
+    page.on("request", lambda r: started.append(r.url) if urlsplit(r.url).path == "/passkeys/login/options" else None)
     await page.get_by_role("button", name="パスキーでログイン").click()
     await page.wait_for_url("**/home")
+    assert len(started) == 1, "the page swapped in by htmx wires its button once: one tap, one sign-in"
     page.console_errors.clear()  # the refused card sign-ins above were 401 pages, as designed
     await page.goto(f"{pk_server.url}/settings")
     await page.get_by_test_id("setting-passkeys").wait_for()
@@ -217,3 +226,38 @@ async def test_locked_pin_passkey_sign_in_then_a_new_pin(pk_server, page, contex
     await card_sign_in("9876")
     await page.wait_for_url("**/home")
     assert page.console_errors == []
+
+
+async def test_cancelling_the_prompt_says_so_and_sends_nothing(pk_server, page, seeded, authenticator):
+    # The member fails or dismisses the face/fingerprint prompt: the browser rejects (NotAllowedError), as on cancel.
+    await authenticator.set("setUserVerified", isUserVerified=False)
+    finishing: list[str] = []
+    page.on("request", lambda r: finishing.append(r.url) if finish(r) else None)
+    await page.goto(f"{pk_server.url}/login")
+    await page.get_by_role("button", name="パスキーでログイン").click()
+    await page.locator(LOGIN_STATUS).filter(has_text="キャンセルされた").wait_for(timeout=15000)
+    assert finishing == [] and page.url.endswith("/login")
+    assert await page.get_by_role("button", name="パスキーでログイン").is_enabled()
+
+
+async def test_passkey_script_comes_with_boosted_navigation_only_where_needed(pk_server, page, seeded):
+    scripts: list[str] = []
+    page.on("request", lambda r: scripts.append(urlsplit(r.url).path) if "passkey.js" in r.url else None)
+    await page.goto(f"{pk_server.url}/login")
+    await page.get_by_role("button", name="パスキーでログイン").click()
+    await page.wait_for_url("**/home")
+    await page.evaluate("window.__sameDocument = true")
+    await page.get_by_role("link", name="設定").click()
+    await page.wait_for_url("**/settings")
+    await page.locator('a[href="/settings/passkeys"]').first.click()
+    await page.wait_for_url("**/settings/passkeys")
+    # passkey.js ran in this document (it was not in /home's): the add button it reveals is there
+    await page.get_by_role("button", name="この端末にパスキーを追加").wait_for()
+    assert await page.evaluate("window.__sameDocument === true"), "boosted, no full reload"
+    assert await page.evaluate("typeof window.kaiinPasskey.init") == "function"
+    await page.get_by_role("button", name="ログアウト").click()
+    await page.get_by_role("button", name="パスキーでログイン").wait_for()
+    assert page.console_errors == []
+    page_loads = len(scripts)
+    await page.goto(f"{pk_server.url}/offline")
+    assert len(scripts) == page_loads, "pages without passkeys do not load it"
