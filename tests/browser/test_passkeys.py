@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import pytest_asyncio
 
-from tests.browser.conftest import running_server, screenshot
+from tests.browser.conftest import ARTIFACTS, running_server, screenshot
 from tests.passkey_seed import cdp_credential, seed_passkey
 from tests.soft_authenticator import SoftAuthenticator
 
@@ -255,8 +255,10 @@ async def test_passkey_script_comes_with_boosted_navigation_only_where_needed(pk
     await page.get_by_role("button", name="この端末にパスキーを追加").wait_for()
     assert await page.evaluate("window.__sameDocument === true"), "boosted, no full reload"
     assert await page.evaluate("typeof window.kaiinPasskey.init") == "function"
+    await page.screenshot(path=ARTIFACTS / "passkey-settings-phone.png")  # what the phone shows, 390x844
     await page.get_by_role("button", name="ログアウト").click()
     await page.get_by_role("button", name="パスキーでログイン").wait_for()
+    await page.screenshot(path=ARTIFACTS / "passkey-login-phone.png")
     assert page.console_errors == []
     page_loads = len(scripts)
     await page.goto(f"{pk_server.url}/offline")
