@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
+from axe_playwright_python.async_playwright import Axe
 
 from tests.browser.conftest import ARTIFACTS, running_server, screenshot
+from tests.browser.test_shell import AXE_OPTIONS
 from tests.passkey_seed import cdp_credential, seed_passkey
 from tests.soft_authenticator import SoftAuthenticator
 
@@ -256,6 +258,8 @@ async def test_passkey_script_comes_with_boosted_navigation_only_where_needed(pk
     assert await page.evaluate("window.__sameDocument === true"), "boosted, no full reload"
     assert await page.evaluate("typeof window.kaiinPasskey.init") == "function"
     await page.screenshot(path=ARTIFACTS / "passkey-settings-phone.png")  # what the phone shows, 390x844
+    results = await Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
     await page.get_by_role("button", name="ログアウト").click()
     await page.get_by_role("button", name="パスキーでログイン").wait_for()
     await page.screenshot(path=ARTIFACTS / "passkey-login-phone.png")
