@@ -124,7 +124,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     uvicorn.run(
-        "web.app:create_app", factory=True, host=args.host or settings.host, port=args.port or settings.port,
+        "web.app:create_served_app", factory=True, host=args.host or settings.host, port=args.port or settings.port,
         workers=args.workers or settings.workers, proxy_headers=False, server_header=False, log_level="info",
     )
     return 0

@@ -31,7 +31,13 @@ TYPING = [
     {"mode": "months", "amount": "500000", "months": "36"}, {"mode": "months", "amount": "500000", "months": "24"},
     {"mode": "months", "amount": "500000", "months": "6"}, {"mode": "months", "amount": "500000", "months": "60"},
 ]
-NEVER_SEEN = [{"payment": str(4_000 + i)} for i in range(5_000)]
+NEVER_SEEN_PER_ROUND = 5_000  #: more than a round can send, so no payment is asked twice
+
+
+def never_seen(round_no: int) -> list[dict]:
+    """Payments nobody asked for before: each round (and the timing after them) has a range of its own."""
+    start = 4_000 + round_no * NEVER_SEEN_PER_ROUND
+    return [{"payment": str(start + i)} for i in range(NEVER_SEEN_PER_ROUND)]
 LIVE = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "section#sim-result"}
 
 
@@ -78,15 +84,16 @@ def main(rounds: int = 3) -> None:
     with tempfile.TemporaryDirectory() as folder, bench_server(Path(folder), {"KAIIN_ENV": "test"}, demo=False) as server:
         host, port = "127.0.0.1", server.port
         base = f"http://{host}:{port}"
-        typing, fresh = lua(Path(folder), "typing", TYPING), lua(Path(folder), "fresh", NEVER_SEEN)
+        typing = lua(Path(folder), "typing", TYPING)
         wrk(f"{base}/_bench/floor", seconds=2)  # warm-up
         runs = []
-        for _ in range(rounds):
+        for round_no in range(rounds):
+            fresh = lua(Path(folder), f"fresh{round_no}", never_seen(round_no))
             floor = wrk(f"{base}/_bench/floor", seconds=4)
             runs.append((floor, wrk(base, seconds=4, script=typing), wrk(base, seconds=4, script=fresh)))
         floor_timing = server_timing(f"{base}/_bench/floor", count=240)
         timing_typed = keystroke_timing(host, port, TYPING, 240)
-        timing_unseen = keystroke_timing(host, port, NEVER_SEEN[-240:], 240)
+        timing_unseen = keystroke_timing(host, port, never_seen(rounds)[:240], 240)
     floor, typed, unseen = sorted(runs, key=lambda run: run[1]["rps"] / run[0]["rps"])[len(runs) // 2]
     shares = ", ".join(f"{t['rps'] / f['rps']:.0%}" for f, t, _ in runs)
     unseen_shares = ", ".join(f"{u['rps'] / f['rps']:.0%}" for f, _, u in runs)
