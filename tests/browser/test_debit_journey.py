@@ -37,7 +37,7 @@ async def sign_in_and_step_up(page, server) -> None:
     await page.goto(f"{server.url}/login")
     await page.get_by_label("カード番号").fill("5555000022")
     await page.get_by_label("暗証番号（4桁）").fill("1357")
-    await page.get_by_role("button", name="ログイン").click()
+    await page.get_by_role("button", name="ログイン", exact=True).click()
     await page.wait_for_url(re.compile(r"/home$"))
     await page.goto(f"{server.url}/settings")
     await page.get_by_test_id("setting-debit").click()

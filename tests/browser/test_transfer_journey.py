@@ -44,7 +44,7 @@ async def sign_in(page, server) -> None:
     await page.goto(f"{server.url}/login")
     await page.get_by_label("カード番号").fill("5555000011")
     await page.get_by_label("暗証番号（4桁）").fill("2580")
-    await page.get_by_role("button", name="ログイン").click()
+    await page.get_by_role("button", name="ログイン", exact=True).click()
     await page.wait_for_url(re.compile(r"/home$"))
 
 
