@@ -112,12 +112,12 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         )
 
 
-def create_served_app() -> Litestar:
+def create_served_app(settings: Settings | None = None, *, extra_route_handlers: Sequence[Any] = ()) -> Litestar:
     """What ``kaiin serve`` runs (each worker process): the app, and once it has started, everything alive
     (modules, app, routes, templates) moved out of the garbage collector's way with ``gc.freeze()``. A full
     collection then walks only what requests created since, instead of stopping a request for tens of
     milliseconds to re-check objects that live as long as the process. Not in tests: they build many apps."""
-    app = create_app()
+    app = create_app(settings, extra_route_handlers=extra_route_handlers)
     app.on_startup.append(_freeze_startup_objects)
     return app
 

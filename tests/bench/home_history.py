@@ -105,7 +105,7 @@ async def _query_times(database_url: str, ids: dict[str, int], deep: int, count:
 
 
 def main() -> None:
-    env = {"KAIIN_DEMO_BULK_ROWS": "100000"}
+    env = {"KAIIN_DEMO_BULK_ROWS": "100000", "KAIIN_ENV": "test"}  # test: templates not re-read per render
     if len(sys.argv) > 1:  # a PostgreSQL URL (its database is emptied first): the same runs on the pooled engine
         subprocess.run(["psql", sys.argv[1], "-qc", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"], check=True)
         env |= {"DATABASE_URL": sys.argv[1], "KAIIN_DB_POOL_MAX": "8"}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uvicorn
 
 from tests.conftest import _test_login
-from web.app import create_app
+from web.app import create_served_app
 from web.settings import Settings
 
 if __name__ == "__main__":
     settings = Settings.from_env()
-    uvicorn.run(create_app(settings, extra_route_handlers=[_test_login]), host=settings.host, port=settings.port,
+    uvicorn.run(create_served_app(settings, extra_route_handlers=[_test_login]), host=settings.host, port=settings.port,
                 log_level="warning")
