@@ -78,6 +78,8 @@ async def test_sign_in_without_javascript(auth_server, browser):
     context = await browser.new_context(**PHONE, java_script_enabled=False)
     try:
         page = await context.new_page()
+        await page.goto(f"{auth_server.url}/login")
+        assert not await page.get_by_test_id("passkey-login").is_visible(), "no button that cannot work"
         await _sign_in_with_card(page, auth_server.url, "1234 5678 90", "1234")
         await page.wait_for_url(re.compile(r"/home$"))
         await page.get_by_text("山田 太郎 様").wait_for()
