@@ -32,6 +32,10 @@ class AuthPolicy:
     #: recovery and step-up code requests/entries one IP may make per window
     recover_throttle_max: int = 10
     recover_throttle_window_seconds: int = 600
+    #: passkey sign-in challenges one IP may ask for per window (each is a stored row and a new session;
+    #: the sign-in page asks once per view for autofill, and again after a cancelled or failed attempt)
+    passkey_options_throttle_max: int = 30
+    passkey_options_throttle_window_seconds: int = 60
     #: one-time codes sent by email (recovery and step-up)
     code_digits: int = 6
     code_ttl_seconds: int = 600

@@ -24,7 +24,8 @@ def jobs(settings: Settings) -> list[tuple[str, Job]]:
         return {"delivered": await mailer.deliver_pending(now=now)}
 
     async def sweep_throttle(now: datetime) -> dict[str, int]:
-        keep = max(settings.login_throttle_window_seconds, settings.recover_throttle_window_seconds)
+        keep = max(settings.login_throttle_window_seconds, settings.recover_throttle_window_seconds,
+                   settings.passkey_options_throttle_window_seconds)
         return {"deleted": await throttle.sweep(now, keep_seconds=keep)}
 
     return [

@@ -95,6 +95,8 @@ class Settings:
     login_throttle_window_seconds: int = _AUTH.login_throttle_window_seconds
     recover_throttle_max: int = _AUTH.recover_throttle_max  #: recovery and step-up requests per IP per window
     recover_throttle_window_seconds: int = _AUTH.recover_throttle_window_seconds
+    passkey_options_throttle_max: int = _AUTH.passkey_options_throttle_max  #: passkey sign-in challenges per IP
+    passkey_options_throttle_window_seconds: int = _AUTH.passkey_options_throttle_window_seconds
     code_digits: int = _AUTH.code_digits  #: one-time codes by email (recovery, step-up)
     code_ttl_seconds: int = _AUTH.code_ttl_seconds
     code_max_tries: int = _AUTH.code_max_tries

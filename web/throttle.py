@@ -73,6 +73,7 @@ def request_ip(request: Request) -> str:
 SCOPES = {
     "login": ("login_throttle_max", "login_throttle_window_seconds"),
     "recover": ("recover_throttle_max", "recover_throttle_window_seconds"),
+    "passkey_options": ("passkey_options_throttle_max", "passkey_options_throttle_window_seconds"),
 }
 
 

@@ -379,3 +379,15 @@ def test_passkey_js_loads_only_on_the_pages_that_use_it(client, member, enrolled
     page = client.get("/settings/passkeys")
     assert "data-passkey-register" in page.text and page.text.count(PASSKEY_JS) == 1
     assert PASSKEY_JS not in client.get("/home").text
+
+
+def test_a_flood_of_passkey_challenges_from_one_address_gets_429(client, settings):
+    """Each options answer stores a challenge and starts a session: one address gets a window's worth."""
+    from db.tables import PasskeyChallenge
+
+    limit = settings.passkey_options_throttle_max
+    for _ in range(limit):
+        assert post_json(client, "/passkeys/login/options").status_code == 200
+    refused = post_json(client, "/passkeys/login/options")
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert query(PasskeyChallenge.count()) == limit

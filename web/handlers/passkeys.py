@@ -18,7 +18,7 @@ from litestar.response import Template
 
 from db import passkeys
 from domain.errors import DomainError
-from web import passkey_flow, render
+from web import passkey_flow, render, throttle
 from web.guards import requires_step_up
 
 DONE = {"added": "パスキーを追加しました。次回から、このパスキーでログインできます。",
@@ -41,6 +41,7 @@ class PinForm:
 @post("/passkeys/login/options")
 async def login_options(request: Request, now: NamedDependency[datetime]) -> Response:
     """Options for a passkey sign-in: any passkey of this site (discoverable), user verification required."""
+    await throttle.check(request, "passkey_options", now)  # each answer stores a challenge: 429 for a flood
     ceremony = await passkeys.authentication_options(passkey_flow.context(request, now))
     return passkey_flow.options(ceremony, request, "login")
 
