@@ -350,13 +350,14 @@ async def _available(account: loans.Account, payee: payees.Payee | None, now: da
 
 async def _payee_cap(member_id: int, payee: payees.Payee, now: datetime, ctx: TransferContext) -> rules.PayeeCap | None:
     """The cap on a payee account that has just replaced another, net of what was already asked for it."""
-    if not payee.replaced_another or rules.changed_payee_cap(payee.created_at, 0, now, ctx.policy) is None:
+    until = rules.changed_payee_until(payee.created_at, now, ctx.policy) if payee.replaced_another else None
+    if until is None:
         return None
     rows = await Transfer.select(Sum(Transfer.amount).as_alias("total")).where(
         (Transfer.member == member_id) & (Transfer.requested_at >= payee.created_at)
         & Transfer.status.is_in([QUEUED, SENDING, SENT])
     )
-    return rules.changed_payee_cap(payee.created_at, int(rows[0]["total"] or 0) if rows else 0, now, ctx.policy)
+    return rules.changed_payee_cap(until, int(rows[0]["total"] or 0) if rows else 0, ctx.policy)
 
 
 def _after(position: Position, amount: int, day: date, ctx: TransferContext) -> Position | None:

@@ -133,16 +133,15 @@ class PayeeCap:
     until: datetime  #: aware UTC: when the cap ends
 
 
-def changed_payee_cap(replaced_at: datetime | None, borrowed_since: int, now: datetime,
-                      policy: TransferPolicy) -> PayeeCap | None:
-    """The cap in force at ``now`` for an account that replaced another at ``replaced_at`` (None: no cap, the
-    account is the member's first or was changed long enough ago); ``borrowed_since``: what was asked to be
-    sent to it since (queued, sending or sent)."""
-    if replaced_at is None:
-        return None
+def changed_payee_until(replaced_at: datetime, now: datetime, policy: TransferPolicy) -> datetime | None:
+    """When the cap on an account that replaced another at ``replaced_at`` ends (None: it already has)."""
     until = replaced_at + timedelta(hours=policy.changed_payee_hours)
-    if now >= until:
-        return None
+    return until if now < until else None
+
+
+def changed_payee_cap(until: datetime, borrowed_since: int, policy: TransferPolicy) -> PayeeCap:
+    """The cap in force until ``until``, net of ``borrowed_since``: what was asked to be sent to the account
+    since it replaced the other (queued, sending or sent)."""
     return PayeeCap(left=max(0, policy.changed_payee_cap - borrowed_since), until=until)
 
 

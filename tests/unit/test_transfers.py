@@ -294,3 +294,18 @@ def test_masked_account_number():
     payee = parse_payee(**GOOD, known_bank=KNOWN, policy=POLICY)
     assert payee.masked_number == "****567"
     assert payee.type_label == "普通"
+
+
+def test_the_changed_payee_cap_lasts_its_hours_and_counts_what_was_asked():
+    from domain.transfers import changed_payee_cap, changed_payee_text, changed_payee_until
+
+    policy = TransferPolicy(changed_payee_hours=24, changed_payee_cap=50_000)
+    changed = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 11:00 JST
+    until = changed_payee_until(changed, changed + timedelta(hours=23, minutes=59), policy)
+    assert until == changed + timedelta(hours=24)
+    assert changed_payee_until(changed, changed + timedelta(hours=24), policy) is None
+    assert changed_payee_cap(until, 30_000, policy).left == 20_000
+    assert changed_payee_cap(until, 60_000, policy).left == 0
+    assert "11月21日 11:00まで" in changed_payee_text(changed_payee_cap(until, 0, policy), policy)
+    with pytest.raises(ValueError):
+        TransferPolicy(changed_payee_cap=50_500)  # not a multiple of the ¥1,000 unit

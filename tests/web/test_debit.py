@@ -11,6 +11,7 @@ import pytest
 
 from db import mail
 from db.tables import Contract, DebitAccount, OutboxMail
+from tests.auth_helpers import step_up
 from tests.conftest import csrf_token, make_member, run, sign_in
 from web.clock import Clock
 
@@ -33,14 +34,6 @@ def member(settings):
 def signed_in(client, member):
     sign_in(client, member)
     return client
-
-
-def step_up(client) -> None:
-    token = csrf_token(client)
-    assert client.post("/step-up/send", data={"next": "/home", "_csrf_token": token}).status_code == 200
-    body = run(mail.newest(limit=1))[0].body
-    code = re.search(r"確認コード：([0-9]+)", body).group(1)
-    client.post("/step-up/verify", data={"code": code, "next": "/home", "_csrf_token": token})
 
 
 def debit_form(**changes) -> dict:

@@ -11,19 +11,12 @@ from litestar.testing import TestClient
 
 from db import mail
 from db.tables import EmailChange, Member
-from tests.auth_helpers import last_code, run
+from tests.auth_helpers import last_code, run, step_up
 from tests.conftest import csrf_token, make_member, sign_in
 
 
 def post(client, path, data=None, **kwargs):
     return client.post(path, data={**(data or {}), "_csrf_token": csrf_token(client)}, follow_redirects=False, **kwargs)
-
-
-def step_up(client) -> None:
-    """The real step-up: a code by email, typed back."""
-    post(client, "/step-up/send", {"next": "/settings"})
-    done = post(client, "/step-up/verify", {"code": last_code(), "next": "/settings"})
-    assert done.status_code in (200, 303), done.text
 
 
 def member_row(member_id: int) -> dict:
@@ -54,7 +47,7 @@ def test_sensitive_pages_need_step_up(client, member, path):
 
 
 def test_email_change_round_trip(client, member):
-    step_up(client)
+    step_up(client, "/settings")
     sent = post(client, "/settings/email", {"email": "ｈａｎａ＠Ｅｘａｍｐｌｅ．ｊｐ"})
     assert sent.status_code == 303 and sent.headers["location"] == "/settings/email/verify"
     assert "hana@example.jp" in client.get("/settings/email/verify").text
@@ -80,7 +73,7 @@ def advance(client, seconds: int) -> None:
 
 
 def test_email_code_wrong_reused_expired(client, member, settings):
-    step_up(client)
+    step_up(client, "/settings")
     post(client, "/settings/email", {"email": "hana@example.jp"})
     code = last_code()
     wrong = f"{(int(code) + 1) % 10**6:06d}"
@@ -93,7 +86,7 @@ def test_email_code_wrong_reused_expired(client, member, settings):
     reused = post(client, "/settings/email/verify", {"code": code})
     assert reused.status_code == 422 and "すでに使われています" in reused.text
     # expired: a new change, then the code's minutes pass
-    step_up(client)
+    step_up(client, "/settings")
     post(client, "/settings/email", {"email": "third@example.jp"})
     code = last_code()
     advance(client, settings.code_ttl_seconds + 1)
@@ -103,7 +96,7 @@ def test_email_code_wrong_reused_expired(client, member, settings):
 
 
 def test_email_code_tries_run_out(client, member, settings):
-    step_up(client)
+    step_up(client, "/settings")
     post(client, "/settings/email", {"email": "hana@example.jp"})
     code = last_code()
     wrong = f"{(int(code) + 1) % 10**6:06d}"
@@ -123,7 +116,7 @@ def test_email_code_tries_run_out(client, member, settings):
     ("taro@example.jp", "同じです"), ("a" * 10_000, "長すぎ"), ("taro\x00@example.jp", "使えない文字"),
 ])
 def test_email_bad_input(client, member, email, message):
-    step_up(client)
+    step_up(client, "/settings")
     before = len(run(mail.newest(limit=100)))
     response = post(client, "/settings/email", {"email": email})
     assert response.status_code == 422 and message in response.text
@@ -134,7 +127,7 @@ def test_email_bad_input(client, member, email, message):
 
 
 def test_web_id_change_round_trip(client, member):
-    step_up(client)
+    step_up(client, "/settings")
     response = post(client, "/settings/web-id", {"web_id": "Ｔａｒｏ２０２６ｘ"})
     assert response.status_code == 303 and response.headers["location"] == "/settings?saved=web_id"
     assert member_row(member)["web_id"] == "Taro2026x"
@@ -148,14 +141,14 @@ def test_web_id_change_round_trip(client, member):
 ])
 def test_web_id_bad_input(settings, client, member, web_id, message):
     make_member(settings, card_number="2234567890", web_id="Hanako2024", email="hana@example.jp")
-    step_up(client)
+    step_up(client, "/settings")
     response = post(client, "/settings/web-id", {"web_id": web_id})
     assert response.status_code == 422 and message in response.text
     assert member_row(member)["web_id"] == "taro2024"
 
 
 def test_sign_in_stays_case_sensitive_after_a_change(client, member):
-    step_up(client)
+    step_up(client, "/settings")
     post(client, "/settings/web-id", {"web_id": "TaroYamada1"})
     post(client, "/logout")
     wrong_case = post(client, "/login/id", {"login_id": "taroyamada1", "password": "correct-horse"})
@@ -171,7 +164,7 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(settings, app, c
     with TestClient(app, base_url="http://testserver.local") as other:
         sign_in(other, member)
         assert other.get("/settings").status_code == 200
-        step_up(client)
+        step_up(client, "/settings")
         response = post(client, "/settings/password", {"current_password": "correct-horse",
                                                        "new_password": "kumo tsuki hana umi"})
         assert response.status_code == 303 and response.headers["location"] == "/settings?saved=password"
@@ -191,7 +184,7 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(settings, app, c
     ("correct-horse", "x" * 65, "8〜64文字", "new_password"),
 ])
 def test_password_bad_input(client, member, current, new, message, field):
-    step_up(client)
+    step_up(client, "/settings")
     response = post(client, "/settings/password", {"current_password": current, "new_password": new})
     assert response.status_code == 422 and message in response.text
     assert f'id="{field}"' in response.text
@@ -209,7 +202,7 @@ def test_password_strength_feedback(client, member):
 
 
 def test_wrong_current_password_counts_toward_the_lockout(settings, client, member):
-    step_up(client)
+    step_up(client, "/settings")
     for _ in range(settings.lockout_threshold):
         response = post(client, "/settings/password", {"current_password": "wrong-horse", "new_password": "kumo tsuki hana umi"})
         assert response.status_code == 422

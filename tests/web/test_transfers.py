@@ -10,7 +10,7 @@ import pytest
 from db import mail
 from db.tables import LedgerEntry, PayeeAccount, Transfer
 from domain.transfers import JST
-from tests.auth_helpers import run
+from tests.auth_helpers import run, step_up
 from tests.conftest import csrf_token, make_member, sign_in
 
 NOON = "2026-11-20T12:00:00+09:00"  # a Friday, bank hours
@@ -19,14 +19,6 @@ NOON = "2026-11-20T12:00:00+09:00"  # a Friday, bank hours
 @pytest.fixture
 def settings(settings):
     return settings.replace(clock=NOON)
-
-
-def step_up(client) -> None:
-    token = csrf_token(client)
-    assert client.post("/step-up/send", data={"next": "/home", "_csrf_token": token}).status_code == 200
-    body = run(mail.newest(limit=1))[0].body
-    code = re.search(r"確認コード：([0-9]+)", body).group(1)
-    client.post("/step-up/verify", data={"code": code, "next": "/home", "_csrf_token": token})
 
 
 def payee_form(**changes) -> dict:
