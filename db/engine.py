@@ -7,6 +7,8 @@ PostgreSQL (where use cases take row locks with ``lock_rows()`` or use condition
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 import threading
 from datetime import date, datetime, timezone
@@ -20,6 +22,9 @@ from piccolo.engine import sqlite as piccolo_sqlite
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+#: PostgreSQL: the channel the maintenance-window trigger notifies on a change (migration 2026-12-07)
+CHANGES_CHANNEL = "kaiin_changes"
+log = logging.getLogger("kaiin.db")
 
 
 # Piccolo reads every SQLite INTEGER through int(Decimal(text)) behind a wrapper, and dates and times through
@@ -81,8 +86,59 @@ class KeptReaderSQLiteEngine(SQLiteEngine):
         finally:
             cursor.close()
 
+    def data_version(self) -> int | None:
+        """SQLite's ``PRAGMA data_version`` on the kept reader: it changes whenever another connection (of this
+        process or another) commits, so an unchanged value means nothing was written since (None before WAL)."""
+        reader = self._reader()
+        return None if reader is None else reader.execute("PRAGMA data_version").fetchone()["data_version"]
+
+
+class _ChangeListener:
+    """PostgreSQL: per event loop (each running app has its own), one connection that LISTENs on
+    ``CHANGES_CHANNEL``. Every notification heard, and every new listener, moves one shared count on, so a
+    token taken before a listener was lost or replaced never matches again."""
+
+    def __init__(self) -> None:
+        self.heard = 0
+        self.connections: dict[Any, Any] = {}  #: event loop → its listening connection
+
+    def _heard(self, *_: Any) -> None:
+        self.heard += 1
+
+    async def start(self, dsn: str) -> None:
+        import asyncpg
+
+        loop = asyncio.get_running_loop()
+        if self.token() is not None:
+            return
+        self._heard()
+        try:
+            connection = await asyncpg.connect(dsn)
+            await connection.add_listener(CHANGES_CHANNEL, self._heard)
+        except (OSError, asyncpg.PostgresError) as error:  # no listener: every caller reads afresh instead
+            log.warning("no change listener on PostgreSQL (%s): the maintenance windows are read on every request",
+                        error)
+            return
+        connection.add_termination_listener(lambda lost: self._forget(loop, lost))
+        self.connections[loop] = connection
+
+    def _forget(self, loop: Any, connection: Any) -> None:
+        if self.connections.get(loop) is connection:
+            del self.connections[loop]
+
+    def token(self) -> int | None:
+        connection = self.connections.get(asyncio.get_running_loop())
+        return self.heard if connection is not None and not connection.is_closed() else None
+
+    async def stop(self) -> None:
+        connection = self.connections.pop(asyncio.get_running_loop(), None)
+        if connection is not None and not connection.is_closed():
+            await connection.close()
+
+
 _engine: Engine | None = None
 _pool_max = 0
+_listener = _ChangeListener()
 
 
 def engine_from_url(url: str, *, root: Path | None = None) -> Engine:
@@ -131,19 +187,45 @@ def write_tx():
     return db.transaction()
 
 
+def change_token() -> int | None:
+    """A number that stays the same while the maintenance windows cannot have changed; None when that cannot
+    be told (then read them). SQLite: ``PRAGMA data_version`` (any commit by another connection changes it).
+    PostgreSQL: how many notifications the listener has had (a trigger notifies on every change to the
+    windows table); None while the listener is not connected."""
+    db = engine()
+    if isinstance(db, KeptReaderSQLiteEngine):
+        return db.data_version()
+    return _listener.token() if isinstance(db, PostgresEngine) else None
+
+
+def notifications_heard() -> int:
+    """How many change notifications this process's PostgreSQL listener has counted (tests wait on it)."""
+    return _listener.heard
+
+
+async def _keep_session(_connection: Any) -> None:
+    """The pool's reset on release. asyncpg's default sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` after every query, a second round trip each time; this app sets no session state, takes no
+    advisory locks, and listens only on its own connection. An open transaction is still rolled back by the pool."""
+
+
 async def start() -> None:
-    """Open the PostgreSQL pool, or switch SQLite to WAL (persistent per file)."""
+    """Open the PostgreSQL pool and the change listener, or switch SQLite to WAL (persistent per file)."""
     db = engine()
     if isinstance(db, SQLiteEngine):
         await db.run_ddl("PRAGMA journal_mode=WAL")
-    elif _pool_max:
-        await db.start_connection_pool(min_size=1, max_size=_pool_max)
+        return
+    if _pool_max:
+        await db.start_connection_pool(min_size=1, max_size=_pool_max, reset=_keep_session)
+    await _listener.start(db.config["dsn"])
 
 
 async def stop() -> None:
     db = engine()
-    if isinstance(db, PostgresEngine) and _pool_max:
-        await db.close_connection_pool()
+    if isinstance(db, PostgresEngine):
+        await _listener.stop()
+        if _pool_max:
+            await db.close_connection_pool()
 
 
 async def ping() -> bool:

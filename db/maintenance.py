@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.engine import write_tx
+from db.engine import change_token, write_tx
 from db.tables import MaintenanceWindow
 from domain.maintenance import MaintenanceError, Window, check_operator_window, operator_window
 
@@ -53,6 +53,24 @@ async def operator_windows(now: datetime) -> list[Window]:
     because the gate runs it on every request and Piccolo's query builder costs more than the query)."""
     rows = await MaintenanceWindow.raw(OPERATOR_WINDOWS_SQL, now)
     return [operator_window(row["starts_at"], row["ends_at"], row["reason"]) for row in rows]
+
+
+class RememberedWindows:
+    """The gate's operator windows, read again only when they may have changed (``db.engine.change_token``:
+    on SQLite any commit, on PostgreSQL a notification from the windows table's trigger), when that cannot be
+    told, or when the clock is before the last read (windows that ended before it were not read)."""
+
+    def __init__(self) -> None:
+        self._token: int | None = None
+        self._read_at: datetime | None = None
+        self.windows: tuple[Window, ...] = ()
+
+    async def at(self, now: datetime) -> tuple[Window, ...]:
+        token = change_token()  # taken before the read: a change committed during it is caught next time
+        if token is None or token != self._token or self._read_at is None or now < self._read_at:
+            self.windows = tuple(await operator_windows(now))
+            self._token, self._read_at = token, now
+        return self.windows
 
 
 def _stored(row: dict) -> StoredWindow:

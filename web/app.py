@@ -29,7 +29,7 @@ from web.deps import (
 )
 from web.guards import StepUpRequired, requires_member
 from web.mail import MailSender
-from web.maintenance import MaintenanceGate, MaintenanceUnderway
+from web.maintenance import GateMemo, MaintenanceGate, MaintenanceUnderway
 from web.security import (
     SESSION_STORE,
     AllowedHostsMiddleware,
@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
                 "repayments": repay_context(settings),
                 "transfers": transfer_context(settings), "passkey_policy": settings.passkey_policy(),
                 "simulator": simulator_context(settings),
+                "maintenance": GateMemo(settings.maintenance_policy()),
             }),
             after_response=auth_flow.deliver_mail,
             on_startup=[engine.start],

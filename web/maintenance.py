@@ -6,15 +6,18 @@ that need no member: static files, manifest, ``/sw.js``, ``/offline``, ``/mainte
 Member routes and every POST are gated whatever their opt says, so a money route can never be let through
 by a copied flag. Before a window the banner is put on the request for ``render.page``.
 
-Operator windows live in the database and are read on every gated request (one indexed range query),
-so every process agrees the moment ``kaiin maintenance add`` commits.
+Operator windows live in the database. Each process keeps the ones it read until the database says they
+may have changed (``db.maintenance.RememberedWindows``): on SQLite every commit is seen at once, so every
+process agrees the moment ``kaiin maintenance add`` commits; on PostgreSQL a trigger notifies each process,
+which sees the change within milliseconds of the commit. The calendar around ``now`` is laid out once for a
+stretch of minutes (``GateMemo``), not on every request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from litestar.enums import ScopeType
 from litestar.exceptions import ServiceUnavailableException
@@ -27,6 +30,7 @@ from web.guards import requires_member
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, Scope, Send
 
+    from domain.maintenance import MaintenancePolicy
     from web.settings import Settings
 
 EXEMPT = "exempt"
@@ -60,13 +64,44 @@ async def status_at(now: datetime, settings: "Settings") -> Status:
     """The maintenance status at ``now``: operator windows from the database, the calendar from the policy."""
     policy = settings.maintenance_policy()
     operators = await stored.operator_windows(now)
+    return _status(now, windows_between(now, now + policy.banner_lead, policy, operators), policy)
+
+
+def _status(now: datetime, windows: "Iterable[Window]", policy: "MaintenancePolicy") -> Status:
+    """Where ``now`` stands among ``windows`` (whole merged windows that cover at least ``now`` … banner lead)."""
     active = upcoming = None
-    for window in windows_between(now, now + policy.banner_lead, policy, operators):
+    last = now + policy.banner_lead
+    for window in windows:
+        if window.end <= now or window.start > last:
+            continue
         if window.contains(now):
             active = window
         elif upcoming is None and window.start > now:
             upcoming = window
     return Status(now, active, upcoming)
+
+
+class GateMemo:
+    """What the gate needs on every request, kept per app: the operator windows (read again only when they may
+    have changed) and the merged calendar for ``now`` … ``now + banner lead + STRETCH``, laid out again when
+    ``now`` leaves that stretch or the operator windows were read again. Same answer as ``status_at``."""
+
+    STRETCH = timedelta(minutes=10)
+
+    def __init__(self, policy: "MaintenancePolicy") -> None:
+        self.policy = policy
+        self.operators = stored.RememberedWindows()
+        self._windows: list[Window] = []
+        self._from: tuple[Window, ...] | None = None  #: the operator windows the calendar was laid out with
+        self._lo = self._hi = None
+
+    async def status(self, now: datetime) -> Status:
+        operators = await self.operators.at(now)
+        last = now + self.policy.banner_lead
+        if operators is not self._from or self._lo is None or not (self._lo <= now and last <= self._hi):
+            self._lo, self._hi, self._from = now, last + self.STRETCH, operators
+            self._windows = windows_between(self._lo, self._hi, self.policy, operators)
+        return _status(now, self._windows, self.policy)
 
 
 def is_exempt(scope: "Scope") -> bool:
@@ -87,7 +122,7 @@ class MaintenanceGate(ASGIMiddleware):
     async def handle(self, scope: "Scope", receive: "Receive", send: "Send", next_app: "ASGIApp") -> None:
         if not is_exempt(scope):
             app_state = scope["app"].state
-            status = await status_at(app_state.clock.now(), app_state.settings)
+            status = await app_state.maintenance.status(app_state.clock.now())
             if status.active:
                 raise MaintenanceUnderway(status)
             if status.upcoming:

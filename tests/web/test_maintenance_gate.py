@@ -12,6 +12,7 @@ from litestar import get, post
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
+from db import engine
 from db import maintenance as stored
 from domain.maintenance import JST
 from tests.conftest import csrf_token, make_member, run, sign_in
@@ -26,6 +27,17 @@ MONDAY_3AM = "2026-11-23T03:00:00+09:00"  # inside the weekly window, 4 hours be
 
 def at(app, moment: str) -> None:
     app.state.clock = Clock(moment)
+
+
+def operator_change(coro):
+    """Run an operator's change; on PostgreSQL wait (at most 2 s) until this process's listener has heard the
+    trigger's notification, which arrives on its own connection just after the commit."""
+    heard = engine.notifications_heard()
+    result = run(coro)
+    deadline = time.monotonic() + 2
+    while engine.is_postgres() and engine.notifications_heard() == heard and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return result
 
 
 @pytest.fixture
@@ -201,17 +213,71 @@ def test_banner_from_sixty_minutes_before(app, member_client):
     assert "maintenance-banner" not in fragment.text, "the banner belongs to whole pages"
 
 
-def test_operator_windows_come_from_the_database_on_every_request(app, client, settings):
+def test_an_operator_window_takes_effect_on_the_next_request(app, client, settings):
     at(app, "2026-11-25T14:10:00+09:00")
     assert client.get("/login").status_code == 200
     now = datetime(2026, 11, 25, 14, 10, tzinfo=JST)
-    added = run(stored.add_window(datetime(2026, 11, 25, 14, 0, tzinfo=JST),
-                                  datetime(2026, 11, 25, 15, 30, tzinfo=JST), "回線工事", now=now))
+    added = operator_change(stored.add_window(datetime(2026, 11, 25, 14, 0, tzinfo=JST),
+                                              datetime(2026, 11, 25, 15, 30, tzinfo=JST), "回線工事", now=now))
     response = client.get("/login")
     assert response.status_code == 503 and response.headers["retry-after"] == str(80 * 60)
     assert "回線工事" in response.text and "2026年11月25日(水) 15:30" in response.text
-    run(stored.remove_window(added.id))
+    operator_change(stored.remove_window(added.id))
     assert client.get("/login").status_code == 200
+
+
+@pytest.fixture
+def window_reads(monkeypatch) -> list:
+    """Every read of the operator windows the app makes (the gate's memo reads through this function)."""
+    reads = []
+    real = stored.operator_windows
+
+    async def counted(now):
+        reads.append(now)
+        return await real(now)
+
+    monkeypatch.setattr(stored, "operator_windows", counted)
+    return reads
+
+
+def test_the_gate_reads_the_operator_windows_again_only_when_they_changed(app, client, window_reads):
+    for _ in range(5):
+        assert client.get("/login").status_code == 200
+    assert len(window_reads) == 1, "nothing changed: the windows read at the first request still hold"
+    added = operator_change(stored.add_window(datetime(2026, 11, 20, 11, 0, tzinfo=JST),
+                                              datetime(2026, 11, 20, 13, 0, tzinfo=JST), "緊急メンテナンス",
+                                              now=datetime(2026, 11, 20, 11, 0, tzinfo=JST)))
+    assert client.get("/login").status_code == 503 and len(window_reads) == 2
+    assert client.get("/login").status_code == 503 and len(window_reads) == 2
+    operator_change(stored.remove_window(added.id))
+    assert client.get("/login").status_code == 200 and len(window_reads) == 3
+
+
+def test_the_gate_reads_again_when_the_clock_is_before_its_last_read(app, client, window_reads):
+    """Windows that had ended by the last read were not read: a clock set back must not miss them."""
+    operator_change(stored.add_window(datetime(2026, 11, 20, 11, 0, tzinfo=JST),
+                                      datetime(2026, 11, 20, 13, 0, tzinfo=JST), "緊急メンテナンス",
+                                      now=datetime(2026, 11, 20, 11, 0, tzinfo=JST)))
+    at(app, "2026-11-20T14:00:00+09:00")
+    assert client.get("/login").status_code == 200
+    at(app, "2026-11-20T12:30:00+09:00")
+    assert client.get("/login").status_code == 503 and len(window_reads) == 2
+
+
+def test_the_calendar_window_moves_in_as_time_passes_without_a_read(app, client, window_reads):
+    """The weekly window starts at Monday 0:00 with nothing written: the laid-out calendar follows the clock."""
+    at(app, "2026-11-22T23:59:59+09:00")
+    assert client.get("/login").status_code == 200
+    at(app, MONDAY_3AM)
+    assert client.get("/login").status_code == 503 and len(window_reads) == 1
+
+
+def test_without_a_change_signal_the_gate_reads_on_every_request(app, client, window_reads, monkeypatch):
+    """PostgreSQL with its listener gone (or never connected): nothing says whether the windows changed."""
+    monkeypatch.setattr(stored, "change_token", lambda: None)
+    for _ in range(3):
+        assert client.get("/login").status_code == 200
+    assert len(window_reads) == 3
 
 
 def test_an_operator_window_adjoining_the_weekly_one_extends_it(app, client):
