@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from db.engine import write_tx
+from db.engine import fetch, write_tx
 from db.hashing import SecretHasher
 from db.tables import Card, Contract, Credential, LedgerEntry, Member
 from domain.errors import DomainError
@@ -88,7 +88,7 @@ MEMBER_BY_ID_SQL = f"SELECT * FROM {Member._meta.tablename} WHERE id = {{}}"
 async def member_by_id(member_id: int) -> dict | None:
     """The member row as a dict, or None. Read on every signed-in request, so written as plain SQL: Piccolo's
     query builder costs more than the query itself (same row, same types)."""
-    rows = await Member.raw(MEMBER_BY_ID_SQL, member_id)
+    rows = await fetch(MEMBER_BY_ID_SQL, member_id)
     return rows[0] if rows else None
 
 

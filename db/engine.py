@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from piccolo.engine.base import Engine
+from piccolo.querystring import QueryString
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine import sqlite as piccolo_sqlite
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
@@ -196,6 +197,48 @@ def change_token() -> int | None:
     if isinstance(db, KeptReaderSQLiteEngine):
         return db.data_version()
     return _listener.token() if isinstance(db, PostgresEngine) else None
+
+
+_compiled: dict[tuple[str, bool], str] = {}
+
+
+def _placeholders(sql: str, postgres: bool) -> str:
+    """``{}`` placeholders (Piccolo's raw style) as the driver's own: ``?`` on SQLite, ``$1``… on PostgreSQL."""
+    key = (sql, postgres)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        parts = sql.split("{}")
+        marks = [f"${n}" for n in range(1, len(parts))] if postgres else ["?"] * (len(parts) - 1)
+        compiled = _compiled[key] = "".join(part + mark for part, mark in zip(parts, [*marks, ""]))
+    return compiled
+
+
+async def fetch(sql: str, *args: Any, tuples: bool = False) -> list:
+    """Rows of a read-only statement (``{}`` placeholders, as ``Table.raw``) as dicts, or as tuples in the order
+    of the select list (``tuples=True``, for pages of many rows), for the few reads made on every signed-in
+    request: straight to the driver (SQLite's kept reader, or a pooled PostgreSQL connection) instead of through
+    Piccolo's query objects, which cost more than the query. Inside a transaction, or without a pool, it is
+    ``Table.raw``'s path (the same rows, on the transaction's connection)."""
+    db = engine()
+    if db.current_transaction.get() is None:
+        if isinstance(db, KeptReaderSQLiteEngine):
+            reader = db._reader()
+            if reader is not None:
+                cursor = reader.cursor()
+                if tuples:
+                    cursor.row_factory = None
+                try:
+                    return cursor.execute(_placeholders(sql, False), args).fetchall()
+                finally:
+                    cursor.close()
+        elif isinstance(db, PostgresEngine) and db.pool is not None:
+            async with db.pool.acquire() as connection:
+                rows = await connection.fetch(_placeholders(sql, True), *args)
+            return [tuple(row) for row in rows] if tuples else [dict(row) for row in rows]
+    rows = await db.run_querystring(QueryString(sql, *args))
+    if tuples:
+        return [tuple(row.values()) for row in rows]
+    return rows if isinstance(db, SQLiteEngine) else [dict(row) for row in rows]
 
 
 def notifications_heard() -> int:

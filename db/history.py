@@ -12,6 +12,7 @@ import calendar as _calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from db.engine import fetch
 from db.tables import LedgerEntry
 from domain.errors import DomainError
 
@@ -34,12 +35,10 @@ class HistoryRow:
     id: int
     kind: str
     value_date: date
-    occurred_at: datetime
     amount: int
     principal: int  #: signed change to the balance
     interest: int  #: interest paid (positive) for a repayment
     late_charge: int  #: late charge paid (positive) for a repayment
-    points: int
     balance_after: int
 
     @property
@@ -111,8 +110,8 @@ async def page(member_id: int, *, before: int | None = None, month: tuple[int, i
     Without a kind filter the hidden kinds are excluded with NOT IN, so the planner walks the index
     (contract, id) backwards and stops after ``size + 1`` rows whatever the ledger's length.
     """
-    sql = ["SELECT id, kind, value_date, occurred_at, amount, principal, interest, late_charge, points,"
-           " principal_after FROM ledger_entry WHERE contract = " + CONTRACT_OF_MEMBER]
+    sql = ["SELECT id, kind, value_date, amount, principal, interest, late_charge, principal_after"
+           " FROM ledger_entry WHERE contract = " + CONTRACT_OF_MEMBER]
     args: list = [member_id]
     kinds = KIND_FILTERS[kind] if kind else HIDDEN_KINDS
     sql.append(f" AND kind {'IN' if kind else 'NOT IN'} ({', '.join('{}' for _ in kinds)})")
@@ -126,20 +125,18 @@ async def page(member_id: int, *, before: int | None = None, month: tuple[int, i
         args += [date(year, mon, 1), date(year, mon, _calendar.monthrange(year, mon)[1])]
     sql.append(" ORDER BY id DESC LIMIT {}")
     args.append(size + 1)
-    rows = await LedgerEntry.raw("".join(sql), *args)
+    rows = await fetch("".join(sql), *args, tuples=True)
     more = len(rows) > size
     rows = rows[:size]
-    return HistoryPage([_row(r) for r in rows], rows[-1]["id"] if more else None)
+    return HistoryPage([_row(*r) for r in rows], rows[-1][0] if more else None)
 
 
-def _row(r: dict) -> HistoryRow:
-    payment = r["kind"] in RECEIPT_KINDS
-    return HistoryRow(
-        id=r["id"], kind=r["kind"], value_date=r["value_date"], occurred_at=r["occurred_at"], amount=r["amount"],
-        principal=r["principal"], interest=-r["interest"] if payment else r["interest"],
-        late_charge=-r["late_charge"] if payment else r["late_charge"], points=r["points"],
-        balance_after=r["principal_after"],
-    )
+def _row(id: int, kind: str, value_date: date, amount: int, principal: int, interest: int, late_charge: int,
+         principal_after: int) -> HistoryRow:
+    """A ledger row as listed: a payment shows what it paid of interest and late charge as positive amounts."""
+    if kind in RECEIPT_KINDS:
+        interest, late_charge = -interest, -late_charge
+    return HistoryRow(id, kind, value_date, amount, principal, interest, late_charge, principal_after)
 
 
 async def months(member_id: int) -> list[tuple[int, int]]:

@@ -21,11 +21,12 @@ is never missed, and a full replay of the ledger always gives the same figures (
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Iterable
 
-from db.engine import is_postgres
+from db.engine import fetch, is_postgres
 from db.holidays import business_calendar
 from db.tables import Contract as ContractRow
 from db.tables import LedgerEntry, Member
@@ -97,17 +98,17 @@ async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, 
     movements for one contract run one after the other.
     """
     lock_clause = " FOR UPDATE OF c" if lock and is_postgres() else ""
-    rows = await ContractRow.raw(ACCOUNT_SQL + lock_clause, member_id)  # one round trip on the common path
+    rows = await fetch(ACCOUNT_SQL + lock_clause, member_id)  # one round trip on the common path
     if not rows:
         return None
     contract = rows[0]
     member = {"name": contract["member_name"], "member_no": contract["member_no"], "points": contract["points"],
               "status": contract["member_status"], "status_reason": contract["member_status_reason"]}
-    account = await _account(contract, member, now, policy)
-    return account if lock else replace(account, queued_total=int(contract["queued_total"]))
+    return await _account(contract, member, now, policy, None if lock else int(contract["queued_total"]))
 
 
-async def _account(contract: dict, member: dict, now: datetime, policy: LoanPolicy) -> Account:
+async def _account(contract: dict, member: dict, now: datetime, policy: LoanPolicy,
+                   queued_total: int | None = None) -> Account:
     today = jst_date(now)
     calendar = business_calendar(policy)
     loan = terms(contract, member, policy)
@@ -125,6 +126,7 @@ async def _account(contract: dict, member: dict, now: datetime, policy: LoanPoli
         opened_on=_day(contract["opened_on"]), position=Position.of(loan, state, today, policy, calendar),
         last_entry_id=last_id,
         interest_free_eligible=bool(contract.get("email_verified")) and contract.get("contracts", 1) == 1,
+        queued_total=queued_total,
     )
 
 
@@ -181,8 +183,13 @@ def cached_due_date_pattern(day: date) -> str:
 
 def _cached(contract: dict) -> tuple[LoanState, int]:
     raw = contract.get("loan_state") or ""
-    if not raw:
-        return LoanState(), 0
+    return _parsed_cache(raw) if raw else (LoanState(), 0)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_cache(raw: str) -> tuple[LoanState, int]:
+    """The cached engine state read back, remembered per text: a member's figures are read far more often than
+    they change. Callers never change the state they get (``replay`` and ``Position.of`` work on copies)."""
     data = json.loads(raw)
     return LoanState.from_dict(data["state"]), data["entry_id"]
 

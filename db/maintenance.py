@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.engine import change_token, write_tx
+from db.engine import change_token, fetch, write_tx
 from db.tables import MaintenanceWindow
 from domain.maintenance import MaintenanceError, Window, check_operator_window, operator_window
 
@@ -51,7 +51,7 @@ OPERATOR_WINDOWS_SQL = f"SELECT starts_at, ends_at, reason FROM {MaintenanceWind
 async def operator_windows(now: datetime) -> list[Window]:
     """The windows the gate needs at ``now``: those that have not ended (one indexed range read, as plain SQL
     because the gate runs it on every request and Piccolo's query builder costs more than the query)."""
-    rows = await MaintenanceWindow.raw(OPERATOR_WINDOWS_SQL, now)
+    rows = await fetch(OPERATOR_WINDOWS_SQL, now)
     return [operator_window(row["starts_at"], row["ends_at"], row["reason"]) for row in rows]
 
 

@@ -104,7 +104,12 @@ class LoanState:
         return amount_due(self.slide_base, self.paid + self.payoff, policy)
 
     def copy(self) -> "LoanState":
-        return replace(self)
+        """A copy (every field, in order: the constructor is several times faster than ``dataclasses.replace``)."""
+        return LoanState(
+            self.through, self.principal, self.interest, self.late_charge, self.accrued_interest, self.accrued_late,
+            self.slide_base, self.due_month, self.due_date, self.paid, self.arrears, self.overdue_since,
+            self.first_borrowed_on, self.entries,
+        )
 
     def advance(self, day: date, contract: Contract, policy: LoanPolicy, calendar: BusinessCalendar) -> None:
         """Accrue each day after ``through`` up to and including ``day``, closing due dates passed."""
@@ -200,12 +205,18 @@ class LoanState:
         month = data.get("due_month")
         return cls(
             through=day("through"), principal=data["principal"], interest=data["interest"],
-            late_charge=data["late_charge"], accrued_interest=Fraction(data["accrued_interest"]),
-            accrued_late=Fraction(data["accrued_late"]), slide_base=data["slide_base"],
+            late_charge=data["late_charge"], accrued_interest=_fraction(data["accrued_interest"]),
+            accrued_late=_fraction(data["accrued_late"]), slide_base=data["slide_base"],
             due_month=(month[0], month[1]) if month else None, due_date=day("due_date"),
             paid=data["paid"], arrears=data["arrears"], overdue_since=day("overdue_since"),
             first_borrowed_on=day("first_borrowed_on"), entries=data.get("entries", 0),
         )
+
+
+def _fraction(text: str) -> Fraction:
+    """``str(Fraction)`` back: ``'7/3'`` or ``'2'`` (without ``Fraction``'s general parser, a regex per call)."""
+    numerator, _, denominator = text.partition("/")
+    return Fraction(int(numerator), int(denominator or 1))
 
 
 def with_interest_free(contract: Contract, state: LoanState, entry: Entry, eligible: bool,

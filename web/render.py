@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from collections import OrderedDict
 from typing import Any, Callable
@@ -10,6 +11,8 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
+from litestar.utils.empty import value_or_default
+from litestar.utils.scope.state import ScopeState
 
 from web.maintenance import banner
 from web.security import csp_nonce
@@ -57,16 +60,28 @@ def page(
     out_headers.update(headers or {})
     ctx = {"base_template": base, "csp_nonce": csp_nonce(request.scope), "banner": banner(request.scope),
            **(context or {})}
-    return Template(template, context=ctx, status_code=status, headers=out_headers)
+    return Template(template, context=ctx, status_code=status, headers=out_headers, media_type=MediaType.HTML)
 
 
-def fragment(request: Request, template: str, context: dict[str, Any] | None = None, **kwargs: Any) -> Template:
-    """Render a piece (``area/_piece.html``) on its own, for htmx swaps and no-JS fallbacks alike."""
-    ctx = {"csp_nonce": csp_nonce(request.scope), **(context or {})}
+def fragment(request: Request, template: str, context: dict[str, Any] | None = None, **kwargs: Any) -> Response:
+    """Render a piece (``area/_piece.html``) on its own, for htmx swaps and no-JS fallbacks alike.
+
+    Rendered here rather than handed to Litestar as a ``Template``: the same context (``request``, from which
+    the ``csrf_token()`` global reads, and ``csrf_input``), without the response's per-request template lookup
+    and context copies; pieces are what htmx asks for most often."""
+    ctx = {"request": request, "csrf_input": csrf_input(request), "csp_nonce": csp_nonce(request.scope),
+           **(context or {})}
     headers = {"Vary": "HX-Request"}
     if (trigger := kwargs.pop("trigger", None)) and is_htmx(request):
         headers["HX-Trigger"] = trigger
-    return Template(template, context=ctx, headers=headers, status_code=kwargs.pop("status", HTTP_200_OK))
+    body = request.app.template_engine.get_template(template).render(**ctx)
+    return Response(body, media_type=MediaType.HTML, headers=headers, status_code=kwargs.pop("status", HTTP_200_OK))
+
+
+def csrf_input(request: Request) -> str:
+    """The hidden CSRF field, exactly as Litestar's ``Template`` response puts it in a template's context."""
+    token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")
+    return f'<input type="hidden" name="_csrf_token" value="{html.escape(token)}" />'
 
 
 def targets(request: Request, element_id: str) -> bool:

@@ -6,10 +6,11 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar.response import Response, Template
 
 from db import history
 from web import render
+from web.deps import signed_in
 
 
 @get("/history")
@@ -23,9 +24,10 @@ async def show_history(request: Request, member: NamedDependency[dict], month: F
 
 
 @get("/history/rows")
-async def history_rows(request: Request, member: NamedDependency[dict], month: FromQuery[str] = "",
-                       kind: FromQuery[str] = "", before: FromQuery[str] = "") -> Template:
+async def history_rows(request: Request, month: FromQuery[str] = "", kind: FromQuery[str] = "",
+                       before: FromQuery[str] = "") -> Response:
     """The next rows and a new もっと見る, swapped in place of the old one."""
+    member, _ = signed_in(request)
     size = request.app.state.settings.history_page_size
     view = await history.view(member["id"], month=month, kind=kind, before=before, size=size, with_months=False)
     return render.fragment(request, "history/_rows.html", {"view": view}, status=400 if view.error else 200)

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.response import Template
+from litestar.response import Response, Template
 
 from db import loans, transfers
 from web import render
+from web.deps import signed_in
 
 
 @get("/home")
@@ -22,8 +23,9 @@ async def show_home(request: Request, member: NamedDependency[dict], now: NamedD
 
 
 @get("/home/summary")
-async def home_summary(request: Request, member: NamedDependency[dict], now: NamedDependency[datetime]) -> Template:
+async def home_summary(request: Request) -> Response:
     """The figures alone: swapped in when money moved (the ``money-moved`` event)."""
+    member, now = signed_in(request)
     account = await loans.account_for_member(member["id"], now, request.app.state.settings.loan_policy())
     available = await transfers.available_credit(account) if account else 0
     return render.fragment(request, "home/_summary.html", {"account": account, "available": available})
