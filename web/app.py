@@ -22,6 +22,7 @@ from db import engine
 from db.hashing import SecretHasher
 from web import auth_flow, charts, errors, filters, handlers
 from web.history_rows import history_rows
+from web import home_summary
 from web.assets import STATIC_DIR, asset
 from web.clock import Clock
 from web.deps import (
@@ -139,7 +140,8 @@ def _templates(settings: Settings) -> JinjaTemplateEngine:
         lstrip_blocks=True,
     )
     env.globals.update(asset=asset, settings=settings, schedule_result=charts.schedule_result,
-                       field_messages_oob=charts.field_messages_oob, history_rows=history_rows)
+                       field_messages_oob=charts.field_messages_oob, history_rows=history_rows,
+                       home_summary=home_summary.summary)
     env.filters.update(filters.FILTERS)
     return JinjaTemplateEngine.from_environment(env)
 

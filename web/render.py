@@ -78,6 +78,11 @@ def fragment(request: Request, template: str, context: dict[str, Any] | None = N
     return Response(body, media_type=MediaType.HTML, headers=headers, status_code=kwargs.pop("status", HTTP_200_OK))
 
 
+def built(html: str, *, status: int = HTTP_200_OK) -> Response:
+    """A piece already built as markup in Python (``web/home_summary.py``): sent as a fragment is."""
+    return Response(html, media_type=MediaType.HTML, headers={"Vary": "HX-Request"}, status_code=status)
+
+
 def csrf_input(request: Request) -> str:
     """The hidden CSRF field, exactly as Litestar's ``Template`` response puts it in a template's context."""
     token = value_or_default(ScopeState.from_scope(request.scope).csrf_token, "")

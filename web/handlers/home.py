@@ -11,6 +11,7 @@ from litestar.response import Response, Template
 from db import loans, transfers
 from web import render
 from web.deps import signed_in
+from web import home_summary as figures
 
 
 @get("/home")
@@ -28,7 +29,7 @@ async def home_summary(request: Request) -> Response:
     member, now = signed_in(request)
     account = await loans.account_for_member(member["id"], now, request.app.state.settings.loan_policy())
     available = await transfers.available_credit(account) if account else 0
-    return render.fragment(request, "home/_summary.html", {"account": account, "available": available})
+    return render.built(figures.summary(account, available))
 
 
 ROUTES = [show_home, home_summary]
