@@ -92,8 +92,9 @@ async def test_reads_outside_a_transaction_see_every_commit_at_once(database_url
 
 
 async def test_rows_read_back_with_their_types(database_url):
-    """Integers, dates and aware times come back as such on both engines (SQLite reads them with converters
-    of our own, faster than Piccolo's), and an integer SQLite stored as text still reads as an integer."""
+    """Integers, dates and aware times come back as such on both engines (SQLite returns integers natively and
+    reads dates and times with converters of our own, faster than Piccolo's), and a number written as text to
+    an INTEGER column reads as an integer (the column's affinity stores it as one)."""
     member_id = await _member("00000021")
     contract = Contract(member=member_id, contract_no="C21", opened_on=date(2028, 2, 29), credit_limit=500_000,
                         rate=1780, due_day="5", principal=0)
