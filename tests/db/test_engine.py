@@ -107,3 +107,59 @@ async def test_rows_read_back_with_their_types(database_url):
     if not engine.is_postgres():
         await Member.raw("UPDATE member SET session_epoch = '3.0' WHERE id = {}", member_id)
         assert (await Member.select(Member.session_epoch).where(Member.id == member_id).first()) == {"session_epoch": 3}
+
+
+async def _two_members() -> tuple[int, int]:
+    return await _member("00000031"), await _member("00000032")
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["no pool", "pool"])
+async def test_fetch_reads_what_table_raw_reads(database_url, pooled):
+    """The per-request read path gives Piccolo's rows (as dicts, or tuples in select-list order), with or
+    without a PostgreSQL pool, and ``{}`` placeholders in the same places."""
+    if pooled:
+        engine.configure(database_url, pool_max=2)
+        await engine.start()
+    try:
+        first, second = await _two_members()
+        sql = "SELECT id, member_no, created_at FROM member WHERE id >= {} AND id <= {} ORDER BY id"
+        expected = await Member.raw(sql, first, second)
+        assert await engine.fetch(sql, first, second) == expected
+        assert await engine.fetch(sql, first, second, tuples=True) == [tuple(row.values()) for row in expected]
+        assert await engine.fetch("SELECT id FROM member WHERE id = {}", 0) == []
+    finally:
+        if pooled:
+            await engine.stop()
+
+
+async def test_fetch_inside_a_transaction_reads_on_its_connection(database_url):
+    """Inside ``write_tx()`` a read sees the transaction's own uncommitted rows (it runs on its connection)."""
+    async with engine.write_tx():
+        member_id = await _member("00000033")
+        rows = await engine.fetch("SELECT member_no FROM member WHERE id = {}", member_id)
+        assert rows == [{"member_no": "00000033"}]
+        assert await engine.fetch("SELECT member_no FROM member WHERE id = {}", member_id, tuples=True) == [("00000033",)]
+
+
+async def test_the_change_token_moves_when_maintenance_windows_change(database_url):
+    """SQLite: any commit by another connection moves ``PRAGMA data_version``. PostgreSQL: the windows table's
+    trigger notifies this process's listener (started with the engine). Without a listener: None."""
+    from db import maintenance
+
+    if engine.is_postgres():
+        assert engine.change_token() is None, "no listener before start(): the gate must read every time"
+        await engine.start()
+    try:
+        before = engine.change_token()
+        assert before is not None and engine.change_token() == before, "nothing written: the token holds"
+        await maintenance.add_window(NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1), "点検", now=NOW)
+        for _ in range(200):  # PostgreSQL: the notification arrives on the listener's connection after commit
+            if engine.change_token() != before:
+                break
+            await asyncio.sleep(0.01)
+        assert engine.change_token() != before
+    finally:
+        if engine.is_postgres():
+            await engine.stop()
+    if engine.is_postgres():
+        assert engine.change_token() is None

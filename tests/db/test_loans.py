@@ -162,3 +162,22 @@ def test_position_as_of_a_moment(borrower):
 
 def test_member_without_contract_has_no_account(database_url):
     assert run(loans.account_for_member(999_999, NOW, POLICY)) is None
+
+
+def test_the_remembered_cache_text_is_never_changed_by_the_positions_read_from_it(borrower):
+    """Reads resume from the contract's cached state, parsed once per text and shared: reading positions on
+    later days, and posting a payment from one, must leave that parsed state as the text says."""
+    member_id = borrower
+
+    async def repay(day: int, amount: int) -> None:
+        async with write_tx():
+            acc = await loans.account_for_member(member_id, NOW + timedelta(days=day), POLICY, lock=True)
+            await loans.post(acc, acc.position.payment_entries(amount), NOW + timedelta(days=day))
+
+    run(repay(1, 1_000))  # the post writes the cache
+    raw = run(Contract.select(Contract.loan_state).where(Contract.member == member_id).first().run())["loan_state"]
+    assert raw
+    for days in (1, 3, 40, 400):
+        account(member_id, NOW + timedelta(days=days))
+    run(repay(3, 5_000))
+    assert loans._parsed_cache(raw) == loans._parsed_cache.__wrapped__(raw)

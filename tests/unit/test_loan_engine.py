@@ -231,6 +231,33 @@ def test_state_round_trips_and_cache_equals_replay():
     assert resumed == state
 
 
+def test_a_copy_has_every_field_and_is_its_own():
+    """``LoanState.copy`` names every field (faster than ``dataclasses.replace``): one added later must be in it."""
+    from dataclasses import fields
+    from fractions import Fraction
+
+    values = {"through": date(2025, 7, 1), "accrued_interest": Fraction(7, 3), "accrued_late": Fraction(1, 9),
+              "due_month": (2025, 7), "due_date": date(2025, 7, 15), "overdue_since": date(2025, 6, 16),
+              "first_borrowed_on": date(2025, 6, 10)}
+    state = LoanState(**{f.name: values.get(f.name, i + 1) for i, f in enumerate(fields(LoanState))})
+    copy = state.copy()
+    assert copy == state and copy is not state
+    copy.principal += 1
+    assert state.principal != copy.principal
+
+
+def test_the_cached_state_text_reads_back_exactly():
+    """The cache's text form: fractions of a yen as written by ``str(Fraction)`` come back exactly."""
+    from fractions import Fraction
+
+    state = replay(C15, [borrowing(date(2025, 6, 10), 100_000)], POLICY, CALENDAR)
+    state.advance(date(2025, 6, 20), C15, POLICY, CALENDAR)
+    assert state.accrued_interest.denominator > 1
+    for accrued in (state.accrued_interest, Fraction(0), Fraction(5), Fraction(-7, 3)):
+        state.accrued_late = accrued
+        assert LoanState.from_dict(state.to_dict()) == state
+
+
 def test_entries_out_of_order_are_refused():
     with pytest.raises(ValueError):
         replay(C15, [borrowing(date(2025, 6, 10), 1_000), borrowing(date(2025, 6, 9), 1_000)], POLICY, CALENDAR)
