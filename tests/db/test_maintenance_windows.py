@@ -122,3 +122,33 @@ def test_cli_refuses_bad_arguments_clearly(kaiin, argv, message):
     assert status == 2
     assert message in err and "Traceback" not in err
     assert run(MaintenanceWindow.count().run()) == 0
+
+
+def test_the_gates_memo_gives_status_at_answers_as_the_clock_moves(database_url, settings):
+    """``web.maintenance.GateMemo`` (windows kept until they change, calendar laid out per stretch) decides as
+    ``status_at`` (everything read and laid out afresh) at every moment: closed or not, until when, and the
+    window the banner announces; across the weekly window, an operator window touching it, one added while the
+    clock runs, steps shorter and longer than the stretch. (Where windows chain, the memo still knows the
+    operator window that has ended and so names the whole chain's start and reasons; ``status_at`` does not read
+    ended windows and starts the chain later. The end, and so ``Retry-After``, is the same.)"""
+    from web.maintenance import GateMemo, status_at
+
+    def decision(status):
+        upcoming = status.upcoming and (status.upcoming.start, status.upcoming.end, status.upcoming.reasons)
+        return status.active is not None, status.active and status.active.end, status.retry_after, upcoming
+
+    run(maintenance.add_window(jst(2026, 11, 23, 7), jst(2026, 11, 23, 9), "システム更新", now=NOW))
+    memo = GateMemo(settings.maintenance_policy())
+
+    async def walk() -> int:
+        moment, checked = jst(2026, 11, 22, 20), 0
+        for step in [7] * 120 + [47] * 30 + [1] * 40 + [180] * 10:
+            if checked == 100:  # a window added while the clock runs, starting within the banner lead
+                await maintenance.add_window(moment + timedelta(minutes=30), moment + timedelta(hours=2), "緊急", now=moment)
+            kept, fresh = await memo.status(moment), await status_at(moment, settings)
+            assert decision(kept) == decision(fresh), moment
+            moment += timedelta(minutes=step)
+            checked += 1
+        return checked
+
+    assert run(walk()) == 200
