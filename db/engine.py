@@ -200,6 +200,8 @@ def _placeholders(sql: str, postgres: bool) -> str:
     key = (sql, postgres)
     compiled = _compiled.get(key)
     if compiled is None:
+        if not sql.lstrip().upper().startswith(("SELECT", "EXPLAIN")):
+            raise ValueError("db.engine.fetch is for reads: use Piccolo inside write_tx() to write")
         parts = sql.split("{}")
         marks = [f"${n}" for n in range(1, len(parts))] if postgres else ["?"] * (len(parts) - 1)
         compiled = _compiled[key] = "".join(part + mark for part, mark in zip(parts, [*marks, ""]))
@@ -211,8 +213,10 @@ async def fetch(sql: str, *args: Any, tuples: bool = False) -> list:
     of the select list (``tuples=True``, for pages of many rows), for the few reads made on every signed-in
     request: straight to the driver (SQLite's kept reader, or a pooled PostgreSQL connection) instead of through
     Piccolo's query objects, which cost more than the query. Inside a transaction, or without a pool, it is
-    ``Table.raw``'s path (the same rows, on the transaction's connection)."""
+    ``Table.raw``'s path (the same rows, on the transaction's connection). Each SQL text is remembered compiled:
+    pass constant texts (or a small set built from constants), values only as arguments."""
     db = engine()
+    statement = _placeholders(sql, isinstance(db, PostgresEngine))  # refuses anything but a read
     if db.current_transaction.get() is None:
         if isinstance(db, KeptReaderSQLiteEngine):
             reader = db._reader()
@@ -221,12 +225,12 @@ async def fetch(sql: str, *args: Any, tuples: bool = False) -> list:
                 if tuples:
                     cursor.row_factory = None
                 try:
-                    return cursor.execute(_placeholders(sql, False), args).fetchall()
+                    return cursor.execute(statement, args).fetchall()
                 finally:
                     cursor.close()
         elif isinstance(db, PostgresEngine) and db.pool is not None:
             async with db.pool.acquire() as connection:
-                rows = await connection.fetch(_placeholders(sql, True), *args)
+                rows = await connection.fetch(statement, *args)
             return [tuple(row) for row in rows] if tuples else [dict(row) for row in rows]
     rows = await db.run_querystring(QueryString(sql, *args))
     if tuples:

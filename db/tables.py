@@ -72,7 +72,7 @@ class MaintenanceWindow(Table):
     """An operator's maintenance window [starts_at, ends_at); the weekly and New Year ones are not stored."""
 
     starts_at = Timestamptz()
-    ends_at = Timestamptz(index=True)  #: the gate reads the windows that have not ended, on every request
+    ends_at = Timestamptz(index=True)  #: the gate reads the windows that have not ended (again when they change)
     reason = Varchar(length=200)
     created_at = Timestamptz()
 

@@ -127,6 +127,9 @@ async def test_fetch_reads_what_table_raw_reads(database_url, pooled):
         assert await engine.fetch(sql, first, second) == expected
         assert await engine.fetch(sql, first, second, tuples=True) == [tuple(row.values()) for row in expected]
         assert await engine.fetch("SELECT id FROM member WHERE id = {}", 0) == []
+        with pytest.raises(ValueError):
+            await engine.fetch("DELETE FROM member WHERE id = {}", first)
+        assert len(await engine.fetch(sql, first, second)) == 2
     finally:
         if pooled:
             await engine.stop()

@@ -181,3 +181,13 @@ def test_the_remembered_cache_text_is_never_changed_by_the_positions_read_from_i
         account(member_id, NOW + timedelta(days=days))
     run(repay(3, 5_000))
     assert loans._parsed_cache(raw) == loans._parsed_cache.__wrapped__(raw)
+
+
+def test_the_account_read_finds_a_contracts_queued_transfers_by_index(database_url):
+    """The account read runs on every member request: its sum of queued transfers must not walk every member's."""
+    from db import engine
+
+    if engine.is_postgres():
+        pytest.skip("PostgreSQL's planner picks by table statistics; the index exists on both (migration)")
+    plan = run(engine.fetch("EXPLAIN QUERY PLAN " + loans.ACCOUNT_SQL, 1))
+    assert any("transfer_contract_status (contract=? AND status=?)" in row["detail"] for row in plan), plan

@@ -11,6 +11,7 @@ from litestar.response import Template
 
 from db import engine
 from web import maintenance, render
+from web.guards import requires_member
 from web.assets import PRECACHE, asset, release
 
 EXEMPT = {"maintenance": "exempt"}  #: stays up during maintenance windows
@@ -67,4 +68,12 @@ async def bench_gated() -> str:
     return "ok"
 
 
-BENCH = [bench_floor, bench_gated]
+@get("/_bench/member", media_type="text/plain", guards=[requires_member],
+     cache_control=CacheControlHeader(no_store=True, private=True))
+async def bench_member() -> str:
+    """The floor behind what every member route pays (the gate, the session, the member guard): what a member
+    piece could reach if its own work cost nothing (KAIIN_BENCH_ROUTES)."""
+    return "ok"
+
+
+BENCH = [bench_floor, bench_gated, bench_member]
