@@ -1,7 +1,9 @@
 """What the maintenance gate costs: ``uv run python -m tests.bench.maintenance_gate`` (results: docs/benchmarks.md).
 
-1. In process, per engine: ``web.maintenance.status_at`` (the gate's whole work: one indexed read of the
-   operator windows not yet ended, plus the calendar) with an empty table and with 10,000 ended windows.
+1. In process, per engine: ``web.maintenance.status_at`` (everything afresh: one indexed read of the operator
+   windows not yet ended, plus the calendar) and ``GateMemo.status`` (what the gate runs: the windows kept until
+   the database says they changed, the calendar laid out per stretch), with an empty table and with 10,000
+   ended windows.
 2. Over HTTP, per engine, one ``kaiin serve`` process (tests/bench/common.py: pinned, wrk): ``/_bench/gated``
    (a trivial route behind the gate) against ``/_bench/floor`` (the same route, exempt), side by side;
    requests per second, and the p50/p95 of ``Server-Timing`` over sequential requests.
@@ -23,7 +25,7 @@ import asyncpg
 from db import engine
 from db.tables import MaintenanceWindow
 from tests.bench.common import bench_server, row, server_timing, wrk
-from web.maintenance import status_at
+from web.maintenance import GateMemo, status_at
 from web.settings import ROOT, Settings
 
 POSTGRES = os.environ.get("KAIIN_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/kaiin_bench")
@@ -59,14 +61,16 @@ async def _in_process(url: str) -> dict[str, float]:
             for start in range(0, len(rows), 1000):
                 await MaintenanceWindow.insert(*rows[start:start + 1000])
             await engine.engine().run_ddl("ANALYZE maintenance_window")  # as autovacuum would, after a bulk load
-            for _ in range(50):
-                await status_at(NOW, settings)
-            samples = []
-            for _ in range(CALLS):
-                began = time.perf_counter()
-                await status_at(NOW, settings)
-                samples.append(time.perf_counter() - began)
-            results[label] = statistics.median(samples) * 1e6
+            memo = GateMemo(settings.maintenance_policy())
+            for name, call in (("status_at", lambda: status_at(NOW, settings)), ("GateMemo.status", lambda: memo.status(NOW))):
+                for _ in range(50):
+                    await call()
+                samples = []
+                for _ in range(CALLS):
+                    began = time.perf_counter()
+                    await call()
+                    samples.append(time.perf_counter() - began)
+                results[f"{name}, {label}"] = statistics.median(samples) * 1e6
     finally:
         await engine.stop()
     return results
@@ -92,7 +96,7 @@ def main() -> None:
         asyncio.run(_reset_postgres())
         for name, url in (("SQLite", sqlite), ("PostgreSQL", POSTGRES)):
             for label, micros in asyncio.run(_in_process(url)).items():
-                print(f"{name}: status_at, {label}: {micros:.0f} µs per request (median of {CALLS})")
+                print(f"{name}: {label}: {micros:.1f} µs per request (median of {CALLS})")
         asyncio.run(_reset_postgres())
         print("| engine, route | req/s | of floor | wrk p50 ms | wrk p99 ms | server p50 / p95 ms |")
         print("|---|---|---|---|---|---|")
