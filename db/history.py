@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import calendar as _calendar
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import date, datetime
+from typing import NamedTuple
 
 from db.engine import fetch
 from db.tables import LedgerEntry

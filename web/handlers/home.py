@@ -9,9 +9,9 @@ from litestar.di import NamedDependency
 from litestar.response import Response, Template
 
 from db import loans, transfers
+from web import home_summary as figures
 from web import render
 from web.deps import signed_in
-from web import home_summary as figures
 
 
 @get("/home")

@@ -11,8 +11,8 @@ from litestar.response import Template
 
 from db import engine
 from web import maintenance, render
-from web.guards import requires_member
 from web.assets import PRECACHE, asset, release
+from web.guards import requires_member
 
 EXEMPT = {"maintenance": "exempt"}  #: stays up during maintenance windows
 
