@@ -246,6 +246,32 @@ def parse_inputs(form: Mapping[str, str | None], policy: LoanPolicy, limits: Sim
     return Inputs(mode, amount, rate, payment, months), {}
 
 
+def plain_inputs(form: Mapping[str, str | None], policy: LoanPolicy, limits: SimulatorLimits) -> Inputs | None:
+    """The public form's inputs when every field is as most keystrokes send it (plain ASCII digits, within
+    range and the legal cap): what ``parse_inputs`` returns for it, without its bookkeeping. None when any
+    field is not, and ``parse_inputs`` reads it (and explains it)."""
+    mode = form.get("mode") or MODE_PAYMENT
+    raw_amount, raw_rate = form.get("amount"), form.get("rate")
+    if mode not in MODES or not _plain(raw_amount, _YEN, limits) or raw_amount[0] == "0":  # type: ignore[index]
+        return None
+    rate_match = _plain(raw_rate, _RATE, limits)
+    if rate_match is None:
+        return None
+    amount, rate = int(raw_amount), int(rate_match.group(1)) * 100 + int((rate_match.group(2) or "").ljust(2, "0"))
+    if (not 0 < rate <= rate_cap(amount, policy) or not policy.limit_min <= amount <= policy.limit_max
+            or not policy.rate_min <= rate <= policy.rate_max):
+        return None
+    if mode == MODE_PAYMENT:
+        raw = form.get("payment")
+        if not _plain(raw, _YEN, limits) or raw[0] == "0":  # type: ignore[index]
+            return None
+        return Inputs(mode, amount, rate, int(raw), None)  # type: ignore[arg-type]
+    raw = form.get("months")
+    if not _plain(raw, _MONTHS, limits) or not 0 < int(raw) <= limits.months_max:  # type: ignore[arg-type]
+        return None
+    return Inputs(mode, amount, rate, None, int(raw))  # type: ignore[arg-type]
+
+
 # --- the engine, run forward ---------------------------------------------------------------------
 
 def start_state(contract: Contract, amount: int, start: date, policy: LoanPolicy,
@@ -379,6 +405,9 @@ def _fast_run(start: _Start, rate: int, payment: int, max_months: int,
     denominator, slide, paid = start.denominator, start.slide, start.paid
     if principal + interest_ + late + accrued // denominator <= 0:
         return 0
+    if late == 0 and rows is not None:
+        return _fast_rows(principal, interest_, accrued, denominator, slide, paid, rate, payment, max_months,
+                          dates, units, rows)
     for index in range(max_months):
         if principal > 0:
             accrued += principal * rate * units[index]
@@ -398,6 +427,32 @@ def _fast_run(start: _Start, rate: int, payment: int, max_months: int,
         if rows is not None:
             rows.append(_new_row(Row, (index + 1, dates[index], paying, to_interest + to_late, to_principal, principal)))
         if principal + interest_ + late == 0:
+            return index + 1
+        if paid + paying < slide:
+            return -1
+        paid = 0
+    return None
+
+
+def _fast_rows(principal: int, interest_: int, accrued: int, denominator: int, slide: int, paid: int, rate: int,
+               payment: int, max_months: int, dates: list[date], units: list[int], rows: list[Row]) -> int | None:
+    """``_fast_run`` with no late charge owed (none can arise in it, so every payment goes to interest, then
+    principal), filling ``rows``: every schedule of a new loan, the one a keystroke asks for."""
+    append = rows.append
+    for index in range(max_months):
+        if principal > 0:
+            accrued += principal * rate * units[index]
+        charged = accrued // denominator
+        if charged:
+            interest_ += charged
+            accrued = 0
+        owed = principal + interest_
+        paying = payment if payment < owed else owed
+        to_interest = paying if paying < interest_ else interest_
+        interest_ -= to_interest
+        principal -= paying - to_interest
+        append(_new_row(Row, (index + 1, dates[index], paying, to_interest, paying - to_interest, principal)))
+        if principal + interest_ == 0:
             return index + 1
         if paid + paying < slide:
             return -1
@@ -460,30 +515,38 @@ def _run(contract: Contract, state: LoanState, first_due: date, payment: int, po
 
 
 def _schedule(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
-              calendar: BusinessCalendar, limits: SimulatorLimits, minimum: int, start: _Start | None) -> Schedule:
+              calendar: BusinessCalendar, limits: SimulatorLimits, minimum: int, start: _Start | None,
+              owed_at_start: int | None = None) -> Schedule:
     rows = _run(contract, state, first_due, payment, policy, calendar, limits.months_max, start)
     if rows is None:
         raise SimulatorError("payment", f"このご返済額では完済まで{limits.months_max}回を超えます。毎月のご返済額を増やしてください。",
                              max_months=limits.months_max)
     assert state.through is not None
+    if owed_at_start is None:
+        owed_at_start = state.interest_owed + state.late_charge_owed
     return Schedule(start=state.through, balance=state.principal, rate=contract.rate, payment=payment, rows=rows,
-                    minimum_payment=minimum, owed_at_start=state.interest_owed + state.late_charge_owed)
+                    minimum_payment=minimum, owed_at_start=owed_at_start)
 
 
 def check_payment(payment: int, state: LoanState, first_due: date, contract: Contract, policy: LoanPolicy,
                   calendar: BusinessCalendar) -> int:
     """Refuse a payment that never covers the interest or misses the amount due; returns the minimum."""
-    return _check_payment(payment, state, first_due, contract, policy, calendar,
-                          _fast_start(contract, state, first_due, policy, calendar))
-
-
-def _check_payment(payment: int, state: LoanState, first_due: date, contract: Contract, policy: LoanPolicy,
-                   calendar: BusinessCalendar, start: _Start | None) -> int:
+    start = _fast_start(contract, state, first_due, policy, calendar)
     minimum, monthly_interest = minimum_payment(state, contract, policy)
-    payoff_then = (_payoff_on_first_due(start, contract.rate) if start is not None
-                   else Position.of(contract, state, first_due, policy, calendar).payoff)
+    _check_payment(payment, minimum, monthly_interest, _payoff_then(contract, state, first_due, policy, calendar, start))
+    return minimum
+
+
+def _payoff_then(contract: Contract, state: LoanState, first_due: date, policy: LoanPolicy,
+                 calendar: BusinessCalendar, start: _Start | None) -> int:
+    """What paying everything off on ``first_due`` would take (a payment of that or more always works)."""
+    return (_payoff_on_first_due(start, contract.rate) if start is not None
+            else Position.of(contract, state, first_due, policy, calendar).payoff)
+
+
+def _check_payment(payment: int, minimum: int, monthly_interest: int, payoff_then: int) -> None:
     if payment >= payoff_then:
-        return minimum
+        return
     if payment <= monthly_interest:
         raise SimulatorError(
             "payment",
@@ -493,37 +556,51 @@ def _check_payment(payment: int, state: LoanState, first_due: date, contract: Co
     if payment < minimum:
         raise SimulatorError(
             "payment", f"毎月のご返済額は、約定返済額の{minimum:,}円以上で入力してください。", minimum_payment=minimum)
-    return minimum
 
 
 def simulate_payment(amount: int, rate: int, payment: int, start: date, due_day: int, policy: LoanPolicy,
                      calendar: BusinessCalendar, limits: SimulatorLimits) -> Schedule:
     """(a) Borrow ``amount`` at ``rate`` on ``start``, pay ``payment`` on each due date: the schedule."""
-    contract, state, begin = _new_loan(amount, rate, start, due_day, policy, calendar)
-    assert state.due_date is not None
-    minimum = _check_payment(payment, state, state.due_date, contract, policy, calendar, begin)
-    return _schedule(contract, state, state.due_date, payment, policy, calendar, limits, minimum, begin)
+    loan = _new_loan(amount, rate, start, due_day, policy, calendar)
+    _check_payment(payment, loan.minimum, loan.monthly_interest, loan.payoff_then)
+    return _schedule(loan.contract, loan.state, loan.first_due, payment, policy, calendar, limits, loan.minimum,
+                     loan.start, loan.owed_at_start)
+
+
+class _Loan(NamedTuple):
+    """A new loan as the simulator starts it, with what every payment tried on it is checked against."""
+
+    contract: Contract
+    state: LoanState  #: shared: only ever read (``run_with_engine`` and ``Position.of`` work on copies)
+    start: _Start | None  #: the integer start of its schedule (``_fast_start``)
+    first_due: date
+    minimum: int  #: the smallest monthly payment accepted (``minimum_payment``)
+    monthly_interest: int  #: a 31-day month's interest on the balance
+    payoff_then: int  #: what is owed on the first due date
+    owed_at_start: int
 
 
 @functools.lru_cache(maxsize=1024)
 def _new_loan(amount: int, rate: int, start: date, due_day: int, policy: LoanPolicy,
-              calendar: BusinessCalendar) -> tuple[Contract, LoanState, _Start | None]:
-    """The engine's state after borrowing ``amount`` on ``start``, and its integer start, remembered: a
-    visitor changing only the payment asks for the same loan again. The state is shared, so it is only
-    ever read (``run_with_engine`` and ``Position.of`` work on copies)."""
+              calendar: BusinessCalendar) -> _Loan:
+    """The engine's state after borrowing ``amount`` on ``start``, its integer start and the figures a payment
+    is checked against, remembered: a visitor changing only the payment asks for the same loan again."""
     contract = Contract(limit=amount, rate=rate, due_day=due_day)
     state = start_state(contract, amount, start, policy, calendar)
     assert state.due_date is not None
-    return contract, state, _fast_start(contract, state, state.due_date, policy, calendar)
+    begin = _fast_start(contract, state, state.due_date, policy, calendar)
+    minimum, monthly_interest = minimum_payment(state, contract, policy)
+    return _Loan(contract, state, begin, state.due_date, minimum, monthly_interest,
+                 _payoff_then(contract, state, state.due_date, policy, calendar, begin),
+                 state.interest_owed + state.late_charge_owed)
 
 
 def simulate_months(amount: int, rate: int, months: int, start: date, due_day: int, policy: LoanPolicy,
                     calendar: BusinessCalendar, limits: SimulatorLimits) -> Schedule:
     """(b) Borrow ``amount`` at ``rate`` on ``start``: the smallest monthly payment (a multiple of
     ``limits.payment_unit``) that pays it off in ``months`` payments or fewer, with its schedule."""
-    contract, state, _ = _new_loan(amount, rate, start, due_day, policy, calendar)
-    assert state.due_date is not None
-    return find_payment(contract, state, state.due_date, months, policy, calendar, limits)
+    loan = _new_loan(amount, rate, start, due_day, policy, calendar)
+    return find_payment(loan.contract, loan.state, loan.first_due, months, policy, calendar, limits)
 
 
 def find_payment(contract: Contract, state: LoanState, first_due: date, months: int, policy: LoanPolicy,
@@ -607,9 +684,10 @@ class OutcomeCache:
     def get(self, key: Hashable, compute: Callable[[], Outcome]) -> Outcome:
         if self.size <= 0:
             return compute()
-        if key in self._items:
+        found = self._items.get(key)
+        if found is not None:
             self._items.move_to_end(key)
-            return self._items[key]
+            return found
         outcome = self._items[key] = compute()
         if len(self._items) > self.size:
             self._items.popitem(last=False)
@@ -623,18 +701,31 @@ def simulate_form(form: Mapping[str, str | None], start: date, default_due_day: 
     ``cache`` (made for this policy and calendar) remembers outcomes of well-formed inputs."""
     due_day, errors = default_due_day, {}
     if form.get("due_day"):
-        try:
-            due_day = parse_due_day(nfkc(form["due_day"] or "")[:limits.input_max_chars], policy)
-        except LoanError as error:
-            errors["due_day"] = error.message
+        due_day_or_error = _due_day(form["due_day"] or "", policy, limits.input_max_chars)
+        if isinstance(due_day_or_error, str):
+            errors["due_day"] = due_day_or_error
+        else:
+            due_day = due_day_or_error
     figures: dict[str, int] = {}
-    inputs, field_errors = parse_inputs(form, policy, limits, figures=figures)
-    errors.update(field_errors)
+    inputs = None if errors else plain_inputs(form, policy, limits)
+    if inputs is None:
+        inputs, field_errors = parse_inputs(form, policy, limits, figures=figures)
+        errors.update(field_errors)
     mode = inputs.mode if inputs else (form.get("mode") if form.get("mode") in MODES else MODE_PAYMENT)
     if inputs is None or errors:
         return Outcome(str(mode), due_day, errors=errors, figures=figures)
     compute = lambda: _outcome(inputs, start, due_day, policy, calendar, limits)  # noqa: E731
     return cache.get((inputs, start, due_day), compute) if cache else compute()
+
+
+@functools.lru_cache(maxsize=64)
+def _due_day(raw: str, policy: LoanPolicy, max_chars: int) -> int | str:
+    """The due day chosen (``parse_due_day``), or the message saying why it cannot be: remembered, as the
+    form sends one of four values."""
+    try:
+        return parse_due_day(nfkc(raw)[:max_chars], policy)
+    except LoanError as error:
+        return error.message
 
 
 def _outcome(inputs: Inputs, start: date, due_day: int, policy: LoanPolicy, calendar: BusinessCalendar,
@@ -683,7 +774,9 @@ def _position_outcome(inputs: Inputs, position: Position, limits: SimulatorLimit
         if inputs.mode == MODE_PAYMENT:
             assert inputs.payment is not None
             start = _fast_start(contract, state, first_due, policy, calendar)
-            minimum = _check_payment(inputs.payment, state, first_due, contract, policy, calendar, start)
+            minimum, monthly_interest = minimum_payment(state, contract, policy)
+            _check_payment(inputs.payment, minimum, monthly_interest,
+                           _payoff_then(contract, state, first_due, policy, calendar, start))
             plan = _schedule(contract, state, first_due, inputs.payment, policy, calendar, limits, minimum, start)
         else:
             assert inputs.months is not None

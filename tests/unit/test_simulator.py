@@ -14,7 +14,7 @@ from domain.loan import Contract, Position, replay
 from domain.policy import LoanPolicy
 from domain.simulator import (
     MODE_MONTHS, OutcomeCache, Schedule, SimulatorError, SimulatorLimits, _fast_run, _fast_start,
-    _payoff_on_first_due, default_form, find_payment, minimum_payment, parse_inputs, parse_months, parse_rate, parse_yen, run,
+    _payoff_on_first_due, default_form, find_payment, minimum_payment, parse_inputs, plain_inputs, parse_months, parse_rate, parse_yen, run,
     run_with_engine, simulate_form, simulate_months, simulate_payment, simulate_position,
 )
 from tests.unit.loan_helpers import CALENDAR, POLICY
@@ -170,6 +170,33 @@ def test_plain_ascii_input_reads_as_the_cleaned_input_does(raw):
     for parse in (lambda text: parse_yen(text, "amount", "お借入額", LIMITS), lambda text: parse_rate(text, LIMITS),
                   lambda text: parse_months(text, LIMITS)):
         assert outcome_of(parse, raw) == outcome_of(parse, raw + " ")
+
+
+FIELD_TEXT = st.one_of(
+    st.integers(0, 6_000_000).map(str), st.sampled_from(["", "0", "007", "17.8", "18.01", "4.5", "1.999", "10万", "１０万",
+                                                        "100,000", " 100000", "12回", "0.0", "20", "3000000"]),
+    st.text(alphabet="0123456789.", max_size=40))
+
+
+@settings(deadline=None)
+@given(st.sampled_from(["payment", "months", "", "other"]), FIELD_TEXT, FIELD_TEXT, FIELD_TEXT, FIELD_TEXT)
+def test_plain_inputs_are_what_the_full_reading_gives(mode, amount, rate, payment, months):
+    """The keystroke's short way (plain ASCII digits in range) reads a form exactly as ``parse_inputs``
+    does, or leaves it to it."""
+    form = {"mode": mode, "amount": amount, "rate": rate, "payment": payment, "months": months}
+    inputs, errors = parse_inputs(form, POLICY, LIMITS)
+    fast = plain_inputs(form, POLICY, LIMITS)
+    assert fast is None or (fast == inputs and not errors)
+
+
+def test_plain_keystrokes_take_the_short_way():
+    for form in ({"mode": "payment", "amount": "100000", "rate": "17.8", "payment": "4321"},
+                 {"mode": "months", "amount": "500000", "rate": "15", "months": "36"}):
+        assert plain_inputs(form, POLICY, LIMITS) == parse_inputs(form, POLICY, LIMITS)[0] is not None
+    for form in ({"mode": "payment", "amount": "１０万", "rate": "17.8", "payment": "4000"},  # NFKC first
+                 {"mode": "payment", "amount": "100000", "rate": "20.0", "payment": "4000"},  # over the cap
+                 {"mode": "months", "amount": "100000", "rate": "17.8", "months": "121"}):  # explained
+        assert plain_inputs(form, POLICY, LIMITS) is None
 
 
 def test_every_field_is_checked_at_once():
