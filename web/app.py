@@ -139,9 +139,8 @@ def _templates(settings: Settings) -> JinjaTemplateEngine:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(asset=asset, settings=settings, schedule_result=charts.schedule_result,
-                       field_messages_oob=charts.field_messages_oob, history_rows=history_rows,
-                       home_summary=home_summary.summary)
+    env.globals.update(asset=asset, settings=settings, history_rows=history_rows, home_summary=home_summary.summary,
+                       **charts.TEMPLATE_GLOBALS)
     env.filters.update(filters.FILTERS)
     return JinjaTemplateEngine.from_environment(env)
 

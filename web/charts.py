@@ -1,7 +1,8 @@
 """The simulator's result for a worked schedule (figures, server-drawn SVG chart, month-by-month table and
 the note under it), built as markup in one pass: every keystroke with new inputs draws a new schedule of up
 to ``simulator_months_max`` rows, and a Jinja template spends more on its own bookkeeping than on the
-figures. ``simulator/_result.html`` keeps the frame, the explained errors and the field messages.
+figures. A keystroke's piece (``result_piece``) leaves the table out, to be fetched when it is opened.
+``simulator/_result.html`` keeps the explained errors and calls these for the rest.
 
 Every value written here is an integer, a date or a coordinate computed here: nothing typed by anyone
 (so nothing to escape). The figures come from the domain."""
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
+from datetime import date
 from typing import Callable, TypeVar
 
 from markupsafe import Markup, escape
 
+from domain.interest import format_rate
+from domain.policy import MONTH_END
 from domain.simulator import MODE_MONTHS, MODE_PAYMENT, Outcome, Schedule
 from web.filters import jdate
 
@@ -58,29 +62,32 @@ def _xs(steps: int) -> tuple[str, ...]:
     return tuple(f"{LEFT + (RIGHT - LEFT) * i / steps:.1f}," for i in range(steps + 1))
 
 
-@_by_identity(1024)
+_HEIGHT_TENTHS = round((BOTTOM - TOP) * 10)
+#: The y of a value that is ``i`` tenths of the chart's height above nothing, formatted, for each ``i``.
+_YS = tuple(f"{(BOTTOM * 10 - i) / 10:.1f}" for i in range(_HEIGHT_TENTHS + 1))
+
+_SVG_HEAD = (f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title" data-testid="balance-chart">\n'
+             f'      <title id="chart-title">ご利用残高の推移：')
+_SVG_AXIS = (f'回で0円</title>\n      <line class="axis" x1="{LEFT}" y1="{BOTTOM}" x2="{RIGHT}" y2="{BOTTOM}"/>\n'
+             f'      <polygon class="area" points="{LEFT:.1f},{BOTTOM:.1f} ')
+_SVG_LABEL = f'"/>\n      <text class="label" x="{LEFT}" y="{TOP - 2}">'
+_SVG_START = f'円</text>\n      <text class="label" x="{LEFT}" y="{HEIGHT - 6}">'
+_SVG_END = f'月</text>\n      <text class="label end" x="{RIGHT}" y="{HEIGHT - 6}" text-anchor="end">'
+
+
 def balance_svg(schedule: Schedule) -> Markup:
     """The principal left after each payment, from the start (month 0) to zero, as an ``<svg>`` element."""
     rows = schedule.rows
-    balances = [schedule.balance, *(row.balance for row in rows)]
-    steps = max(1, len(balances) - 1)
-    top_value = max(balances) or 1
-    height = BOTTOM - TOP
-    xs = _xs(steps)
-    points = " ".join([x + f"{BOTTOM - height * value / top_value:.1f}" for x, value in zip(xs, balances)])
-    last_x = xs[len(balances) - 1]
-    area = f"{LEFT:.1f},{BOTTOM:.1f} {points} {last_x}{BOTTOM:.1f}"
+    balances = [schedule.balance, *[row[5] for row in rows]]
+    twice_top = 2 * (max(balances) or 1)
+    xs, ys, height = _xs(max(1, len(rows))), _YS, 2 * _HEIGHT_TENTHS
+    # y = BOTTOM - (BOTTOM - TOP) × value ÷ top, in tenths rounded half up, in integers (no float formatting)
+    points = " ".join([x + ys[(height * value + twice_top // 2) // twice_top] for x, value in zip(xs, balances)])
     start, last = schedule.start, (rows[-1].on if rows else schedule.start)
     return Markup(
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title" data-testid="balance-chart">\n'
-        f'      <title id="chart-title">ご利用残高の推移：{schedule.balance:,}円から{len(rows)}回で0円</title>\n'
-        f'      <line class="axis" x1="{LEFT}" y1="{BOTTOM}" x2="{RIGHT}" y2="{BOTTOM}"/>\n'
-        f'      <polygon class="area" points="{area}"/>\n'
-        f'      <polyline class="line" points="{points}" fill="none"/>\n'
-        f'      <text class="label" x="{LEFT}" y="{TOP - 2}">{schedule.balance:,}円</text>\n'
-        f'      <text class="label" x="{LEFT}" y="{HEIGHT - 6}">{start.year}年{start.month}月</text>\n'
-        f'      <text class="label end" x="{RIGHT}" y="{HEIGHT - 6}" text-anchor="end">{last.year}年{last.month}月</text>\n'
-        f'    </svg>'
+        f'{_SVG_HEAD}{schedule.balance:,}円から{len(rows)}{_SVG_AXIS}{points} {xs[len(rows)]}{BOTTOM:.1f}"/>\n'
+        f'      <polyline class="line" points="{points}" fill="none{_SVG_LABEL}{schedule.balance:,}{_SVG_START}'
+        f'{start.year}年{start.month}{_SVG_END}{last.year}年{last.month}月</text>\n    </svg>'
     )
 
 
@@ -101,25 +108,74 @@ def _months_text(months: int, mode: str) -> str:
     return f"{months}回<small>（{years}年{f'{rest}か月' if rest else ''}）</small>"
 
 
-def schedule_result(outcome: Outcome, member: bool) -> Markup:
-    """What ``#sim-result`` shows for a worked schedule (``member``: the version from today's position)."""
+TABLE_HEAD = ('<table>\n      <thead><tr><th scope="col">回</th><th scope="col">ご返済日</th><th scope="col">ご返済額</th>'
+              '<th scope="col">うち利息</th><th scope="col">うち元金</th><th scope="col">残高</th></tr></thead>\n')
+
+
+def schedule_table(schedule: Schedule) -> Markup:
+    """The month-by-month ``<table>``: inside the result on a page, or alone when a keystroke's collapsed
+    table is opened (``simulator/_schedule.html``)."""
+    return Markup(f'{TABLE_HEAD}      <tbody>\n      {schedule_rows(schedule)}\n      </tbody>\n    </table>')
+
+
+SCHEDULE_PATHS = {False: "/simulator/schedule", True: "/simulator/mine/schedule"}
+
+
+def schedule_url(outcome: Outcome, member: bool) -> str:
+    """Where the table of ``outcome`` is fetched from: the same schedule asked as "paying ¥X a month" (in
+    mode (b) the payment found; the same rows), with the inputs as the simulator reads them, so every way of
+    typing them gets the same piece. The member's amount and rate are their own, so only the payment."""
+    plan = outcome.schedule
+    assert plan is not None
+    if member:
+        return f"{SCHEDULE_PATHS[True]}?mode={MODE_PAYMENT}&amp;payment={plan.payment}"
+    due_day = "end" if outcome.due_day == MONTH_END else outcome.due_day
+    return (f"{SCHEDULE_PATHS[False]}?mode={MODE_PAYMENT}&amp;amount={plan.balance}"
+            f"&amp;rate={format_rate(plan.rate).removesuffix('%')}&amp;payment={plan.payment}&amp;due_day={due_day}")
+
+
+@functools.lru_cache(maxsize=256)
+def _note(start: date, balance: int, due_day: int, owed: int | None) -> str:
+    """The note under a result (``owed``: the member version's interest owed today; None for the public one):
+    the same for every payment tried on one loan."""
+    due_text = "毎月末日" if due_day == MONTH_END else f"毎月{due_day}日"
+    if owed is not None:
+        owed_text = f"（ほかに本日までのお利息{owed:,}円）" if owed else ""
+        return (f"{jdate(start)}時点のご利用残高{balance:,}円{owed_text}から、追加のお借入れをせずに{due_text}"
+                "（休業日は翌営業日）に遅れずにご返済した場合の試算です。本日までのお利息は初回のご返済に含まれます。")
+    return (f"{jdate(start)}に{balance:,}円をお借入れし、{due_text}（休業日は翌営業日）に遅れずにご返済した場合の"
+            "試算です。お利息は日割り（年365日、うるう年は366日）で計算しています。追加のお借入れがあると変わります。")
+
+
+def result_section(outcome: Outcome, member: bool, *, lazy: bool = False, opened: bool = False) -> Markup:
+    """The ``#sim-result`` section for a worked schedule (``member``: the version from today's position):
+    figures, chart, the month-by-month table (collapsed) and the note under it.
+
+    ``lazy`` (a keystroke's piece): the table is not sent; the collapsed ``<details>`` fetches it from
+    ``schedule_url`` the first time it is opened (htmx, ``toggle once``), and holds a link to the page that
+    shows it until then. Most keystrokes are never opened, and the rows are most of the markup.
+    ``opened``: the table shown open (the page that link asks for)."""
     plan = outcome.schedule
     assert plan is not None and plan.rows
     rows = plan.rows
     months, last = len(rows), rows[-1]
-    total_interest = sum(row.interest for row in rows)
-    total_paid = sum(row.payment for row in rows)
+    total_interest = sum([row[3] for row in rows])
+    total_paid = sum([row[2] for row in rows])
     monthly = (f'    <dt>毎月のご返済額</dt>\n    <dd class="big" data-testid="monthly-payment" data-value="{plan.payment}">'
                f'{plan.payment:,}円</dd>\n') if outcome.mode == MODE_MONTHS else ""
-    due_text = "毎月末日" if outcome.due_day == 31 else f"毎月{outcome.due_day}日"
-    if member:
-        owed = f"（ほかに本日までのお利息{plan.owed_at_start:,}円）" if plan.owed_at_start else ""
-        note = (f"{jdate(plan.start)}時点のご利用残高{plan.balance:,}円{owed}から、追加のお借入れをせずに{due_text}"
-                "（休業日は翌営業日）に遅れずにご返済した場合の試算です。本日までのお利息は初回のご返済に含まれます。")
+    note = _note(plan.start, plan.balance, outcome.due_day, plan.owed_at_start if member else None)
+    if lazy:
+        url = schedule_url(outcome, member)
+        details = (f'  <details class="schedule" hx-get="{url}" hx-trigger="toggle once" hx-target="#sim-schedule"'
+                   f' hx-swap="innerHTML">\n    <summary>毎月の返済予定（{months}回）</summary>\n'
+                   f'    <div id="sim-schedule" class="table-scroll" aria-live="off">\n'
+                   f'    <p><a href="{url}">毎月の返済予定を表示する</a></p>\n    </div>\n  </details>\n')
     else:
-        note = (f"{jdate(plan.start)}に{plan.balance:,}円をお借入れし、{due_text}（休業日は翌営業日）に遅れずにご返済した場合の"
-                "試算です。お利息は日割り（年365日、うるう年は366日）で計算しています。追加のお借入れがあると変わります。")
+        details = (f'  <details class="schedule"{" open" if opened else ""}>\n    <summary>毎月の返済予定（{months}回）</summary>\n'
+                   f'    <div class="table-scroll">\n    {schedule_table(plan)}\n    </div>\n  </details>\n')
     return Markup(
+        f'<section id="sim-result" class="panel sim-result" aria-labelledby="sim-result-title" aria-live="polite"\n'
+        f'         data-testid="sim-result" data-state="ok">\n  <h2 id="sim-result-title">シミュレーション結果</h2>\n'
         f'  <dl class="figures sim-figures">\n{monthly}'
         f'    <dt>返済回数</dt>\n    <dd data-testid="months" data-value="{months}">{_months_text(months, outcome.mode)}</dd>\n'
         f'    <dt>お利息の合計</dt>\n    <dd data-testid="total-interest" data-value="{total_interest}">{total_interest:,}円</dd>\n'
@@ -129,13 +185,18 @@ def schedule_result(outcome: Outcome, member: bool) -> Markup:
         f'  </dl>\n'
         f'  <figure class="chart">\n    {balance_svg(plan)}\n'
         f'    <figcaption class="hint">ご利用残高（元金）の推移</figcaption>\n  </figure>\n'
-        f'  <details class="schedule">\n    <summary>毎月の返済予定（{months}回）</summary>\n'
-        f'    <div class="table-scroll">\n    <table>\n'
-        f'      <thead><tr><th scope="col">回</th><th scope="col">ご返済日</th><th scope="col">ご返済額</th>'
-        f'<th scope="col">うち利息</th><th scope="col">うち元金</th><th scope="col">残高</th></tr></thead>\n'
-        f'      <tbody>\n      {schedule_rows(plan)}\n      </tbody>\n    </table>\n    </div>\n  </details>\n'
+        f'{details}'
         f'  <p class="hint">{note}</p>\n'
+        f'</section>'
     )
+
+
+def result_piece(outcome: Outcome, member: bool) -> bytes:
+    """A keystroke's answer for a worked schedule, built here without a template (the template's own cost
+    would be a large part of it) and encoded once, as it is remembered and sent again: the section with its
+    table left to be fetched, and the field messages (all cleared). The markup ``simulator/_result.html``
+    renders for it."""
+    return f"{result_section(outcome, member, lazy=True)}\n{field_messages_oob(outcome, member)}".encode()
 
 
 PUBLIC_FIELDS = ("mode", "amount", "rate", "payment", "months", "due_day")
@@ -146,7 +207,18 @@ def field_messages_oob(outcome: Outcome, member: bool) -> Markup:
     """Each field's message (empty when fine), swapped out of band into the form that a keystroke does not
     replace; the markup of ``simulator/_field_error.html``. Messages are escaped."""
     errors = outcome.errors
+    if not errors:
+        return _NO_MESSAGES[member]
     return Markup("".join([
         f'<p id="err-{name}" class="field-error" hx-swap-oob="true">{escape(errors[name]) if name in errors else ""}</p>'
         for name in (MEMBER_FIELDS if member else PUBLIC_FIELDS)
     ]))
+
+
+_NO_MESSAGES = {member: Markup("".join([f'<p id="err-{name}" class="field-error" hx-swap-oob="true"></p>' for name in fields]))
+                for member, fields in ((False, PUBLIC_FIELDS), (True, MEMBER_FIELDS))}
+
+
+#: What the simulator's templates call (``web.app`` adds these to the Jinja globals).
+TEMPLATE_GLOBALS = {"result_section": result_section, "schedule_table": schedule_table,
+                    "field_messages_oob": field_messages_oob}

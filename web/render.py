@@ -100,9 +100,9 @@ class PieceMemo:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[int, tuple[object, str]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[object, str | bytes]] = OrderedDict()
 
-    def get(self, source: object, render: Callable[[], str]) -> str:
+    def get(self, source: object, render: Callable[[], str | bytes]) -> str | bytes:
         key = id(source)
         found = self._items.get(key)
         if found is not None and found[0] is source:
@@ -118,16 +118,18 @@ class PieceMemo:
 
 def piece_or_page(request: Request, piece: str, element_id: str, page_template: str, context: dict[str, Any],
                   *, status: int = HTTP_200_OK, headers: dict[str, str] | None = None,
-                  memo: PieceMemo | None = None, source: object = None) -> Response:
+                  memo: PieceMemo | None = None, source: object = None,
+                  build: Callable[[], str | bytes] | None = None) -> Response:
     """``piece`` alone for an htmx swap of ``#element_id`` (live updates), else the whole page (no JS).
 
     With ``memo``, the piece rendered from the immutable ``source`` (the same for every visitor: nothing
-    of a member's in it) is rendered once and sent again as it is."""
+    of a member's in it) is rendered once and sent again as it is; ``build``, when given, makes that
+    piece's markup instead of the template (a piece where the template's own cost would be most of it)."""
     if targets(request, element_id):
         out_headers = {"Vary": "HX-Request, HX-Target", **(headers or {})}
         if memo is not None and source is not None:
             engine = request.app.template_engine
-            html = memo.get(source, lambda: engine.get_template(piece).render(**context, piece=True))
+            html = memo.get(source, build or (lambda: engine.get_template(piece).render(**context, piece=True)))
             return Response(html, media_type=MediaType.HTML, status_code=status, headers=out_headers)
         response = fragment(request, piece, {**context, "piece": True}, status=status)
         response.headers.update(out_headers)

@@ -63,9 +63,19 @@ async def test_months_mode_and_the_schedule(server, page):
     assert await figure(page, "monthly-payment") == 10_000
     details = page.locator("details.schedule")
     assert await details.get_attribute("open") is None, "the schedule starts collapsed"
-    assert not await page.locator("details.schedule table").is_visible()
-    await page.get_by_text("毎月の返済予定").click()
-    assert await page.locator("details.schedule tbody tr").count() == await figure(page, "months")
+    assert await page.locator("details.schedule table").count() == 0, "a keystroke does not send the table"
+    summary = page.locator("details.schedule summary")
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url) if "/simulator/schedule?" in request.url else None)
+    async with page.expect_response(lambda r: "/simulator/schedule?" in r.url) as info:
+        await summary.click()  # opening it fetches the table, once
+    assert (await info.value).status == 200 and "payment=10000" in (await info.value).url
+    await expect(page.locator("details.schedule tbody tr")).to_have_count(await figure(page, "months"))
+    assert await details.get_attribute("open") is not None
+    await summary.click()  # closed and opened again: the table is kept, not fetched again
+    await summary.click()
+    await expect(page.locator("details.schedule tbody tr")).to_have_count(await figure(page, "months"))
+    assert len(fetched) == 1
     await screenshot(page, "simulator-schedule")
     results = await Axe().run(page, options=AXE_OPTIONS)
     assert results.violations_count == 0, results.generate_report()
@@ -82,6 +92,8 @@ async def test_without_javascript_the_button_posts_the_whole_page(server, browse
         await page.locator("[data-testid=months]").wait_for()
         assert await figure(page, "months") == 36
         assert await page.get_by_label("お借入額").input_value() == "３０万"
+        await page.locator("details.schedule summary").click()  # the schedule is in the page itself
+        await expect(page.locator("details.schedule tbody tr")).to_have_count(36)
         await screenshot(page, "simulator-no-js")
     finally:
         await context.close()

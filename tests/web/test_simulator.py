@@ -38,6 +38,31 @@ def figure(html: str, testid: str) -> int:
     return int(match.group(1))
 
 
+SCHEDULE = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "div#sim-schedule"}
+
+
+def schedule_url(html: str) -> str:
+    """Where a keystroke's collapsed schedule is fetched from when it is first opened (and its fallback link)."""
+    details = re.search(r'<details class="schedule" hx-get="([^"]+)" hx-trigger="toggle once" '
+                        r'hx-target="#sim-schedule" hx-swap="innerHTML">', html)
+    assert details, "the schedule loads when it is opened"
+    url = details.group(1)
+    assert f'<a href="{url}">' in html, "and links to the page that shows it"
+    return url.replace("&amp;", "&")
+
+
+def table_rows(html: str) -> list[tuple[int, str, int, int, int, int]]:
+    """The month-by-month table's rows: number, date as shown, payment, interest, principal, balance."""
+    return [(int(n), day, *(int(v.replace(",", "")) for v in values))
+            for n, day, *values in re.findall(r"<tr><td>(\d+)</td><td>([\d/]+)</td><td>([\d,]+)</td>"
+                                              r"<td>([\d,]+)</td><td>([\d,]+)</td><td>([\d,]+)</td></tr>", html)]
+
+
+def as_shown(schedule) -> list[tuple[int, str, int, int, int, int]]:
+    return [(row.number, f"{row.on.year}/{row.on.month}/{row.on.day}", row.payment, row.interest, row.principal,
+             row.balance) for row in schedule.rows]
+
+
 def engine_schedule(settings, amount, rate, payment, due_day):
     policy = settings.loan_policy()
     return simulate_payment(amount, rate, payment, date(2025, 6, 10), due_day, policy, business_calendar(policy),
@@ -52,6 +77,8 @@ def test_public_page_without_sign_in_shows_a_worked_example(sim, settings):
     expected = engine_schedule(settings, 100_000, 1780, 4_000, settings.simulator_due_day)
     assert figure(html, "months") == expected.months and figure(html, "total-interest") == expected.total_interest
     assert "<details" in html and "<details open" not in html  # the schedule is collapsed
+    assert table_rows(html) == as_shown(expected)  # and in the page: it works without JavaScript
+    assert "toggle once" not in html
     assert 'hx-trigger="input changed delay:300ms, submit"' in html and 'hx-sync="this:replace"' in html
     assert 'hx-get="/simulator"' in html and 'method="post"' in html
     assert "Server-Timing" in response.headers and response.headers["server-timing"].startswith("app;dur=")
@@ -71,10 +98,63 @@ def test_keystroke_gets_only_the_result_piece(sim, settings):
     assert figure(html, "total-interest") == expected.total_interest
     assert figure(html, "total-paid") == expected.total_paid == 300_000 + expected.total_interest
     assert figure(html, "last-payment") == expected.last_payment
-    assert html.count("<tr>") == expected.months + 1  # the month-by-month schedule, with its header row
+    assert "<tr>" not in html and "<table" not in html  # the collapsed schedule is fetched when opened
+    assert schedule_url(html) == ("/simulator/schedule?mode=payment&amount=300000&rate=17.8&payment=11000"
+                                  "&due_day=15")  # the inputs as read: typed as ３０万, the same piece
     assert "<svg" in html and "<polyline" in html and " style=" not in html
     assert "HX-Target" in response.headers["vary"]
     assert 'id="err-payment" class="field-error" hx-swap-oob="true"></p>' in html  # clears old messages
+
+
+def test_a_keystrokes_schedule_is_fetched_when_opened(sim, settings):
+    piece = post(sim, {**FORM, "amount": "３０万", "payment": "11000"}, LIVE).text
+    expected = engine_schedule(settings, 300_000, 1780, 11_000, 15)
+    table = sim.get(schedule_url(piece), headers=SCHEDULE)
+    assert table.status_code == 200 and "HX-Target" in table.headers["vary"]
+    assert table.text.startswith("<table>") and "<section" not in table.text and "<html" not in table.text
+    assert table_rows(table.text) == as_shown(expected) and len(expected.rows) == figure(piece, "months")
+    assert table.text.count("<tr>") == expected.months + 1  # with its header row
+
+
+def test_the_schedule_link_is_the_page_with_the_schedule_open(sim, settings):
+    """The link inside a keystroke's collapsed schedule (shown until the table arrives): followed, or
+    opened in a new tab, it is the whole page with the same result and its table open."""
+    piece = post(sim, {**FORM, "payment": "7000", "due_day": "end"}, LIVE).text
+    page = sim.get(schedule_url(piece))
+    assert page.status_code == 200 and page.text.startswith("<!doctype html>")
+    assert '<details class="schedule" open>' in page.text
+    assert table_rows(page.text) == as_shown(engine_schedule(settings, 100_000, 1780, 7_000, 31))
+    assert figure(page.text, "months") == figure(piece, "months")
+
+
+def test_months_mode_links_the_schedule_of_the_payment_found(sim, settings):
+    piece = post(sim, {**FORM, "mode": "months", "months": "12"}, LIVE).text
+    assert schedule_url(piece).endswith("mode=payment&amount=100000&rate=17.8&payment=10000&due_day=15")
+    policy = settings.loan_policy()
+    expected = simulate_months(100_000, 1780, 12, date(2025, 6, 10), 15, policy, business_calendar(policy),
+                               settings.simulator_limits())
+    assert table_rows(sim.get(schedule_url(piece), headers=SCHEDULE).text) == as_shown(expected)
+
+
+def test_a_schedule_that_cannot_be_worked_out_is_explained(sim):
+    response = sim.get("/simulator/schedule", params={**FORM, "payment": "100"}, headers=SCHEDULE)
+    assert response.status_code == 422 and "<table" not in response.text
+    assert 'data-testid="error-payment"' in response.text and "払いきれず" in response.text
+
+
+def test_the_keystroke_piece_is_what_the_template_renders(sim, settings):
+    """A worked keystroke's piece is built by ``web.charts`` without the template; the template renders the
+    same markup for it (the member's pieces, and any outcome rendered the long way)."""
+    from domain.simulator import simulate_form
+    from web import charts
+    policy = settings.loan_policy()
+    template = sim.app.template_engine.get_template("simulator/_result.html")
+    for form in ({**FORM, "payment": "9000"}, {**FORM, "mode": "months", "months": "30", "due_day": "end"}):
+        outcome = simulate_form(form, date(2025, 6, 10), 25, policy, business_calendar(policy),
+                                settings.simulator_limits())
+        built = charts.result_piece(outcome, member=False).decode()
+        assert built == template.render(form=form, outcome=outcome, public_page=True, policy=policy, piece=True)
+        assert built == post(sim, form, LIVE).text
 
 
 def test_months_mode_gives_the_monthly_payment(sim, settings):

@@ -45,6 +45,15 @@ def test_member_page_starts_from_the_members_own_position(demo):
     assert figure(live.text, "total-interest") == expected.schedule.total_interest
     assert figure(live.text, "total-paid") == position.balance + expected.schedule.total_interest
     assert 'id="err-amount"' not in live.text  # only the fields this page has
+    assert "<table" not in live.text and 'hx-get="/simulator/mine/schedule?mode=payment&amp;payment=50000"' in live.text
+    table = client.get("/simulator/mine/schedule", params={"mode": "payment", "payment": "50000"},
+                       headers={**LIVE, "HX-Target": "div#sim-schedule"})
+    assert table.status_code == 200 and table.text.startswith("<table>")
+    assert table.text.count("<tr>") == expected.schedule.months + 1
+    assert f"<td>{expected.schedule.rows[0].payment:,}</td><td>{expected.schedule.rows[0].interest:,}</td>" in table.text
+    page = client.get("/simulator/mine/schedule", params={"mode": "payment", "payment": "50000"})
+    assert page.text.startswith("<!doctype html>") and '<details class="schedule" open>' in page.text
+    assert 'hx-get="/simulator/mine/schedule' not in page.text and page.text.count("<tr>") == expected.schedule.months + 1
 
 
 def test_member_months_mode_and_the_no_js_post(demo):
@@ -86,8 +95,9 @@ def test_member_bad_input_is_explained(demo, form, message):
 
 def test_member_simulator_needs_sign_in_and_home_links_to_it(demo):
     client, ids, _ = demo
-    response = client.get("/simulator/mine", follow_redirects=False)
-    assert response.status_code in (302, 303) and "/login" in response.headers["location"]
+    for path in ("/simulator/mine", "/simulator/mine/schedule?mode=payment&payment=50000"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code in (302, 303) and "/login" in response.headers["location"]
     sign_in(client, ids["on_time"])
     assert 'href="/simulator/mine"' in client.get("/home").text
     assert "no-store" in client.get("/simulator/mine").headers["cache-control"]

@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -16,7 +17,7 @@ from litestar.params import Body
 from db import loans
 from domain import simulator
 from domain.loan import jst_date
-from web import render
+from web import charts, render
 
 
 @dataclass
@@ -30,6 +31,7 @@ class SimulatorForm:
 
 
 FIELDS = tuple(field.name for field in dataclasses.fields(SimulatorForm))
+FIELD_NAMES = frozenset(FIELDS)
 
 
 @get("/simulator", opt={"maintenance": "exempt"})
@@ -54,19 +56,39 @@ async def simulate(request: Request, now: NamedDependency[datetime],
 
 
 def query_form(request: Request) -> dict[str, str]:
-    query = request.query_params
-    return {name: query.get(name, "") for name in FIELDS if name in query}
+    """The form's fields in the query (the first of each). A keystroke sends plain ``name=value`` pairs,
+    split as they are; anything escaped (typed full-width digits, …) is decoded by ``parse_qsl``."""
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    pairs = (parse_qsl(query, keep_blank_values=True) if "%" in query or "+" in query
+             else [pair.partition("=")[::2] for pair in query.split("&")])
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in FIELD_NAMES and name not in form:
+            form[name] = value
+    return form
 
 
-def respond(request: Request, form: dict[str, str], now: datetime) -> Response:
+@get("/simulator/schedule", opt={"maintenance": "exempt"})
+async def show_schedule(request: Request, now: NamedDependency[datetime]) -> Response:
+    """The month-by-month table of a keystroke's result, fetched when its collapsed schedule is first opened
+    (htmx); followed as a link (the table's fallback), the page with the table open."""
+    return respond(request, query_form(request), now, table=True)
+
+
+def respond(request: Request, form: dict[str, str], now: datetime, *, table: bool = False) -> Response:
     """The public result: the outcome and its rendered piece come from the app's memories when the same
-    inputs were asked today (``SimulatorContext``)."""
+    inputs were asked today (``SimulatorContext``); a worked keystroke's piece is built by ``web.charts``."""
     sim = request.app.state.simulator
     outcome = simulator.simulate_form(form, jst_date(now), sim.due_day, sim.policy, sim.calendar, sim.limits,
                                       sim.outcomes)
-    context = {"form": form, "outcome": outcome, "public_page": True, "policy": sim.policy}
+    context = {"form": form, "outcome": outcome, "public_page": True, "policy": sim.policy, "schedule_open": table}
+    status = 200 if outcome.ok else 422
+    if table:
+        return render.piece_or_page(request, "simulator/_schedule.html", "sim-schedule", "pages/simulator.html",
+                                    context, status=status)
     return render.piece_or_page(request, "simulator/_result.html", "sim-result", "pages/simulator.html", context,
-                                status=200 if outcome.ok else 422, memo=sim.pieces, source=outcome)
+                                status=status, memo=sim.pieces, source=outcome,
+                                build=(lambda: charts.result_piece(outcome, member=False)) if outcome.ok else None)
 
 
 @get("/simulator/mine")
@@ -82,17 +104,26 @@ async def simulate_mine(request: Request, member: NamedDependency[dict], now: Na
     return await respond_member(request, member, dataclasses.asdict(data), now)
 
 
-async def respond_member(request: Request, member: dict, form: dict[str, str], now: datetime) -> Response:
+@get("/simulator/mine/schedule")
+async def show_my_schedule(request: Request, member: NamedDependency[dict],
+                           now: NamedDependency[datetime]) -> Response:
+    """The member's month-by-month table, fetched when the collapsed schedule is first opened."""
+    return await respond_member(request, member, query_form(request), now, table=True)
+
+
+async def respond_member(request: Request, member: dict, form: dict[str, str], now: datetime, *,
+                         table: bool = False) -> Response:
     settings = request.app.state.settings
     account = await loans.account_for_member(member["id"], now, settings.loan_policy())
     position = account.position if account else None
     form = form or simulator.member_default_form(position, settings.simulator_default_months)
     outcome = simulator.simulate_position(form, position, settings.simulator_limits())
     context = {"form": form, "outcome": outcome, "policy": settings.loan_policy(), "nav": "simulator",
-               "position": position, "action": "/simulator/mine"}
-    return render.piece_or_page(request, "simulator/_result.html", "sim-result", "pages/simulator.html",
-                                context, status=200 if outcome.ok else 422)
+               "position": position, "action": "/simulator/mine", "schedule_open": table}
+    piece, target = ("simulator/_schedule.html", "sim-schedule") if table else ("simulator/_result.html", "sim-result")
+    return render.piece_or_page(request, piece, target, "pages/simulator.html", context,
+                                status=200 if outcome.ok else 422)
 
 
-ROUTES = [show_simulator, simulate]
-MEMBER_ROUTES = [show_my_simulator, simulate_mine]
+ROUTES = [show_simulator, simulate, show_schedule]
+MEMBER_ROUTES = [show_my_simulator, simulate_mine, show_my_schedule]
