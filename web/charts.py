@@ -129,9 +129,19 @@ def schedule_url(outcome: Outcome, member: bool) -> str:
     assert plan is not None
     if member:
         return f"{SCHEDULE_PATHS[True]}?mode={MODE_PAYMENT}&amp;payment={plan.payment}"
-    due_day = "end" if outcome.due_day == MONTH_END else outcome.due_day
-    return (f"{SCHEDULE_PATHS[False]}?mode={MODE_PAYMENT}&amp;amount={plan.balance}"
-            f"&amp;rate={format_rate(plan.rate).removesuffix('%')}&amp;payment={plan.payment}&amp;due_day={due_day}")
+    return f"{_public_schedule_path(plan.balance, plan.rate, outcome.due_day)}&amp;payment={plan.payment}"
+
+
+@functools.lru_cache(maxsize=256)
+def _public_schedule_path(amount: int, rate: int, due_day: int) -> str:
+    return (f"{SCHEDULE_PATHS[False]}?mode={MODE_PAYMENT}&amp;amount={amount}&amp;rate={format_rate(rate).removesuffix('%')}"
+            f"&amp;due_day={'end' if due_day == MONTH_END else due_day}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_figure(day: date) -> str:
+    """The payoff date's figure: its ISO value and the date as shown (the same few due dates come again)."""
+    return f'data-value="{day.isoformat()}">{jdate(day)}'
 
 
 @functools.lru_cache(maxsize=256)
@@ -181,7 +191,7 @@ def result_section(outcome: Outcome, member: bool, *, lazy: bool = False, opened
         f'    <dt>お利息の合計</dt>\n    <dd data-testid="total-interest" data-value="{total_interest}">{total_interest:,}円</dd>\n'
         f'    <dt>お支払い総額</dt>\n    <dd data-testid="total-paid" data-value="{total_paid}">{total_paid:,}円</dd>\n'
         f'    <dt>最終回のご返済額</dt>\n    <dd data-testid="last-payment" data-value="{last.payment}">{last.payment:,}円</dd>\n'
-        f'    <dt>完済予定日</dt>\n    <dd data-testid="last-date" data-value="{last.on.isoformat()}">{jdate(last.on)}</dd>\n'
+        f'    <dt>完済予定日</dt>\n    <dd data-testid="last-date" {_day_figure(last.on)}</dd>\n'
         f'  </dl>\n'
         f'  <figure class="chart">\n    {balance_svg(plan)}\n'
         f'    <figcaption class="hint">ご利用残高（元金）の推移</figcaption>\n  </figure>\n'
