@@ -11,10 +11,15 @@ A keystroke is what htmx sends once typing pauses: ``GET /simulator?<the whole f
   refusals (422), the same sequence again and again, as many visitors type the same round numbers;
 - never seen: every request a payment nobody asked for before (no outcome can be remembered), the cost
   of a full schedule through the loan engine.
+
+Also the size of a keystroke's piece and of the month-by-month table it fetches when opened (budget: a partial
+≤ 5 KB gzip), for the page's example and the longest schedule the amount due allows (80 payments).
 """
 
 from __future__ import annotations
 
+import gzip
+import html
 import http.client
 import re
 import statistics
@@ -23,6 +28,7 @@ import urllib.parse
 from pathlib import Path
 
 from tests.bench.common import bench_server, row, server_timing, wrk
+from web.settings import Settings
 
 BASE = {"mode": "payment", "amount": "100000", "rate": "17.8", "payment": "4000", "months": "36", "due_day": "25"}
 TYPING = [
@@ -31,7 +37,9 @@ TYPING = [
     {"mode": "months", "amount": "500000", "months": "36"}, {"mode": "months", "amount": "500000", "months": "24"},
     {"mode": "months", "amount": "500000", "months": "6"}, {"mode": "months", "amount": "500000", "months": "60"},
 ]
-NEVER_SEEN_PER_ROUND = 5_000  #: more than a round can send, so no payment is asked twice
+NEVER_SEEN_PER_ROUND = 5_000  #: more than the server remembers (``simulator_cache_entries``): sent in turn, each
+#: payment comes back only after 4,999 others, when it is forgotten, so every request is computed and rendered
+assert NEVER_SEEN_PER_ROUND > Settings.simulator_cache_entries
 
 
 def never_seen(round_no: int) -> list[dict]:
@@ -77,6 +85,19 @@ def keystroke_timing(host: str, port: int, forms: list[dict], count: int) -> dic
     return {"p50": statistics.median(durations), "p95": q[18]}
 
 
+def piece_sizes(host: str, port: int, form: dict) -> tuple[int, tuple[int, int], tuple[int, int]]:
+    """(payments, (bytes, gzip bytes) of the keystroke's piece, the same for the table it fetches when opened)."""
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("GET", paths([form])[0], headers=LIVE)
+    piece = conn.getresponse().read()
+    table_path = html.unescape(re.search(rb'hx-get="([^"]+)"', piece).group(1).decode())
+    conn.request("GET", table_path, headers={**LIVE, "HX-Target": "div#sim-schedule"})
+    table = conn.getresponse().read()
+    conn.close()
+    months = int(re.search(rb'data-testid="months" data-value="(\d+)"', piece).group(1))
+    return months, (len(piece), len(gzip.compress(piece))), (len(table), len(gzip.compress(table)))
+
+
 def main(rounds: int = 3) -> None:
     """Floor and keystrokes alternate in short runs (``rounds`` times), so that a load that comes and goes
     on the machine hits both alike; the table shows the median round."""
@@ -94,6 +115,7 @@ def main(rounds: int = 3) -> None:
         floor_timing = server_timing(f"{base}/_bench/floor", count=240)
         timing_typed = keystroke_timing(host, port, TYPING, 240)
         timing_unseen = keystroke_timing(host, port, never_seen(rounds)[:240], 240)
+        sizes = [piece_sizes(host, port, form) for form in ({}, {"amount": "1050000", "rate": "15", "payment": "21000"})]
     floor, typed, unseen = sorted(runs, key=lambda run: run[1]["rps"] / run[0]["rps"])[len(runs) // 2]
     shares = ", ".join(f"{t['rps'] / f['rps']:.0%}" for f, t, _ in runs)
     unseen_shares = ", ".join(f"{u['rps'] / f['rps']:.0%}" for f, _, u in runs)
@@ -105,6 +127,9 @@ def main(rounds: int = 3) -> None:
     print(f"\nServer-Timing p50/p95: floor {floor_timing['p50']:.2f}/{floor_timing['p95']:.2f} ms; "
           f"keystroke, typing {timing_typed['p50']:.2f}/{timing_typed['p95']:.2f} ms; "
           f"never-seen payment {timing_unseen['p50']:.2f}/{timing_unseen['p95']:.2f} ms")
+    for (months, piece, table) in sizes:
+        print(f"\n{months} payments: keystroke piece {piece[0]:,} B ({piece[1]:,} B gzip), "
+              f"its table {table[0]:,} B ({table[1]:,} B gzip)")
 
 
 if __name__ == "__main__":

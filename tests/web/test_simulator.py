@@ -232,8 +232,10 @@ def test_the_public_simulator_stays_up_during_maintenance(settings):
         assert fresh.get("/login").status_code == 503
         page = fresh.get("/simulator")
         keystroke = fresh.get("/simulator", params=FORM, headers=LIVE)  # no session, no token needed
+        table = fresh.get(schedule_url(keystroke.text), headers=SCHEDULE)
     assert page.status_code == 200 and 'data-state="ok"' in page.text
     assert keystroke.status_code == 200 and figure(keystroke.text, "months") > 0
+    assert table.status_code == 200 and table.text.count("<tr>") == figure(keystroke.text, "months") + 1
 
 
 def test_form_without_csrf_token_is_refused(sim):
