@@ -793,7 +793,7 @@ def _round_up(value: int, unit: int) -> int:
 __all__ = [
     "MODES", "MODE_MONTHS", "MODE_PAYMENT", "Inputs", "Outcome", "OutcomeCache", "Row", "Schedule", "SimulatorError", "SimulatorLimits",
     "check_payment", "check_terms", "find_payment", "minimum_payment", "parse_inputs", "parse_months",
-    "member_default_form", "parse_rate", "parse_yen", "run", "simulate_form", "simulate_months", "simulate_payment", "simulate_position", "start_state",
+    "member_default_form", "parse_rate", "parse_yen", "plain_inputs", "run", "simulate_form", "simulate_months", "simulate_payment", "simulate_position", "start_state",
 ]
 
 
