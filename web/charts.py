@@ -70,24 +70,25 @@ _SVG_HEAD = (f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="c
              f'      <title id="chart-title">ご利用残高の推移：')
 _SVG_AXIS = (f'回で0円</title>\n      <line class="axis" x1="{LEFT}" y1="{BOTTOM}" x2="{RIGHT}" y2="{BOTTOM}"/>\n'
              f'      <polygon class="area" points="{LEFT:.1f},{BOTTOM:.1f} ')
-_SVG_LABEL = f'"/>\n      <text class="label" x="{LEFT}" y="{TOP - 2}">'
+_SVG_LINE = f'{BOTTOM:.1f}"/>\n      <polyline class="line" points="'
+_SVG_LABEL = f'" fill="none"/>\n      <text class="label" x="{LEFT}" y="{TOP - 2}">'
 _SVG_START = f'円</text>\n      <text class="label" x="{LEFT}" y="{HEIGHT - 6}">'
 _SVG_END = f'月</text>\n      <text class="label end" x="{RIGHT}" y="{HEIGHT - 6}" text-anchor="end">'
 
 
 def balance_svg(schedule: Schedule) -> Markup:
     """The principal left after each payment, from the start (month 0) to zero, as an ``<svg>`` element."""
-    rows = schedule.rows
-    balances = [schedule.balance, *[row[5] for row in rows]]
+    rows, balance = schedule.rows, schedule.balance
+    balances = [balance, *[row[5] for row in rows]]
     twice_top = 2 * (max(balances) or 1)
-    xs, ys, height = _xs(max(1, len(rows))), _YS, 2 * _HEIGHT_TENTHS
+    half, xs, ys, height = twice_top // 2, _xs(max(1, len(rows))), _YS, 2 * _HEIGHT_TENTHS
     # y = BOTTOM - (BOTTOM - TOP) × value ÷ top, in tenths rounded half up, in integers (no float formatting)
-    points = " ".join([x + ys[(height * value + twice_top // 2) // twice_top] for x, value in zip(xs, balances)])
+    points = " ".join([x + ys[(height * value + half) // twice_top] for x, value in zip(xs, balances)])
     start, last = schedule.start, (rows[-1].on if rows else schedule.start)
+    amount = f"{balance:,}"
     return Markup(
-        f'{_SVG_HEAD}{schedule.balance:,}円から{len(rows)}{_SVG_AXIS}{points} {xs[len(rows)]}{BOTTOM:.1f}"/>\n'
-        f'      <polyline class="line" points="{points}" fill="none{_SVG_LABEL}{schedule.balance:,}{_SVG_START}'
-        f'{start.year}年{start.month}{_SVG_END}{last.year}年{last.month}月</text>\n    </svg>'
+        f'{_SVG_HEAD}{amount}円から{len(rows)}{_SVG_AXIS}{points} {xs[len(rows)]}{_SVG_LINE}{points}{_SVG_LABEL}'
+        f'{amount}{_SVG_START}{start.year}年{start.month}{_SVG_END}{last.year}年{last.month}月</text>\n    </svg>'
     )
 
 
