@@ -1,7 +1,8 @@
 """A simulator keystroke against the framework floor, side by side on one server, and its server time.
 
 Run: ``.venv/bin/python -m tests.bench.simulator`` (``make bench`` runs it too). Prints markdown for
-docs/benchmarks.md.
+docs/benchmarks.md. With ``--cookie`` every request (the floor's too) carries the ``csrftoken`` cookie a
+browser holds, so no response sets a new one.
 
 A keystroke is what htmx sends once typing pauses: ``GET /simulator?<the whole form>`` with
 ``HX-Request`` and ``HX-Target: section#sim-result`` (app.js keeps the CSRF token out of the query). Two mixes:
@@ -23,6 +24,7 @@ import html
 import http.client
 import re
 import statistics
+import sys
 import tempfile
 import urllib.parse
 from pathlib import Path
@@ -71,12 +73,12 @@ end
     return path
 
 
-def keystroke_timing(host: str, port: int, forms: list[dict], count: int) -> dict:
+def keystroke_timing(host: str, port: int, forms: list[dict], count: int, headers: dict | None = None) -> dict:
     """p50/p95 of ``Server-Timing`` over ``count`` sequential keystrokes."""
     conn = http.client.HTTPConnection(host, port, timeout=10)
     durations = []
     for path in (paths(forms) * (count // len(forms) + 1))[:count]:
-        conn.request("GET", path, headers=LIVE)
+        conn.request("GET", path, headers={**LIVE, **(headers or {})})
         response = conn.getresponse()
         response.read()
         durations.append(float(re.search(r"dur=([\d.]+)", response.headers["Server-Timing"]).group(1)))
@@ -98,23 +100,36 @@ def piece_sizes(host: str, port: int, form: dict) -> tuple[int, tuple[int, int],
     return months, (len(piece), len(gzip.compress(piece))), (len(table), len(gzip.compress(table)))
 
 
-def main(rounds: int = 3) -> None:
+def csrf_cookie(host: str, port: int) -> dict[str, str]:
+    """The ``csrftoken`` cookie a browser holds from the page it types in (``--cookie``)."""
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("GET", "/simulator")
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return {"Cookie": re.search(r"csrftoken=[^;]+", response.getheader("set-cookie")).group(0)}
+
+
+def main(rounds: int = 3, cookie: bool = False) -> None:
     """Floor and keystrokes alternate in short runs (``rounds`` times), so that a load that comes and goes
-    on the machine hits both alike; the table shows the median round."""
+    on the machine hits both alike; the table shows the median round. ``cookie``: every request (floor too)
+    carries the csrftoken cookie, as a browser's would, so none is answered with a new one."""
     # KAIIN_ENV=test: templates are not re-read from disk on every render (dev's auto-reload), as in production
     with tempfile.TemporaryDirectory() as folder, bench_server(Path(folder), {"KAIIN_ENV": "test"}, demo=False) as server:
         host, port = "127.0.0.1", server.port
         base = f"http://{host}:{port}"
         typing = lua(Path(folder), "typing", TYPING)
+        headers = csrf_cookie(host, port) if cookie else None
         wrk(f"{base}/_bench/floor", seconds=2)  # warm-up
         runs = []
         for round_no in range(rounds):
             fresh = lua(Path(folder), f"fresh{round_no}", never_seen(round_no))
-            floor = wrk(f"{base}/_bench/floor", seconds=4)
-            runs.append((floor, wrk(base, seconds=4, script=typing), wrk(base, seconds=4, script=fresh)))
-        floor_timing = server_timing(f"{base}/_bench/floor", count=240)
-        timing_typed = keystroke_timing(host, port, TYPING, 240)
-        timing_unseen = keystroke_timing(host, port, never_seen(rounds)[:240], 240)
+            floor = wrk(f"{base}/_bench/floor", seconds=4, headers=headers)
+            runs.append((floor, wrk(base, seconds=4, script=typing, headers=headers),
+                         wrk(base, seconds=4, script=fresh, headers=headers)))
+        floor_timing = server_timing(f"{base}/_bench/floor", count=240, headers=headers)
+        timing_typed = keystroke_timing(host, port, TYPING, 240, headers)
+        timing_unseen = keystroke_timing(host, port, never_seen(rounds)[:240], 240, headers)
         sizes = [piece_sizes(host, port, form) for form in ({}, {"amount": "1050000", "rate": "15", "payment": "21000"})]
     floor, typed, unseen = sorted(runs, key=lambda run: run[1]["rps"] / run[0]["rps"])[len(runs) // 2]
     shares = ", ".join(f"{t['rps'] / f['rps']:.0%}" for f, t, _ in runs)
@@ -133,4 +148,4 @@ def main(rounds: int = 3) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(cookie="--cookie" in sys.argv[1:])
