@@ -157,6 +157,24 @@ def test_the_keystroke_piece_is_what_the_template_renders(sim, settings):
         assert built == post(sim, form, LIVE).text
 
 
+def test_the_query_is_read_as_the_browser_encodes_it():
+    """Plain ``name=value`` pairs are split as they are; anything escaped is decoded; the first of a repeated
+    field counts; fields the form does not have are ignored."""
+    from web.handlers.simulator import query_form
+
+    class Sent:
+        def __init__(self, query: bytes) -> None:
+            self.scope = {"query_string": query}
+
+    assert query_form(Sent(b"mode=payment&amount=100000&payment=4000&due_day=")) == {
+        "mode": "payment", "amount": "100000", "payment": "4000", "due_day": ""}
+    assert query_form(Sent(b"amount=%EF%BC%91%EF%BC%90%E4%B8%87&payment=1+000&rate=17.8")) == {
+        "amount": "１０万", "payment": "1 000", "rate": "17.8"}
+    assert query_form(Sent(b"payment=5000&payment=6000&_csrf_token=x&other=1&&months")) == {
+        "payment": "5000", "months": ""}
+    assert query_form(Sent(b"")) == {}
+
+
 def test_months_mode_gives_the_monthly_payment(sim, settings):
     response = post(sim, {**FORM, "mode": "months", "months": "12"}, LIVE)
     policy = settings.loan_policy()
