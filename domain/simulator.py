@@ -698,7 +698,8 @@ def simulate_form(form: Mapping[str, str | None], start: date, default_due_day: 
                   calendar: BusinessCalendar, limits: SimulatorLimits, cache: OutcomeCache | None = None) -> Outcome:
     """The public simulator (modes a and b) for a submitted form; never raises for bad input.
 
-    ``cache`` (made for this policy and calendar) remembers outcomes of well-formed inputs."""
+    ``cache`` (made for this policy and calendar) remembers outcomes by their inputs, and explanations of
+    input that cannot be read by the text typed."""
     due_day, errors = default_due_day, {}
     if form.get("due_day"):
         due_day_or_error = _due_day(form["due_day"] or "", policy, limits.input_max_chars)
@@ -713,9 +714,18 @@ def simulate_form(form: Mapping[str, str | None], start: date, default_due_day: 
         errors.update(field_errors)
     mode = inputs.mode if inputs else (form.get("mode") if form.get("mode") in MODES else MODE_PAYMENT)
     if inputs is None or errors:
-        return Outcome(str(mode), due_day, errors=errors, figures=figures)
+        explained = Outcome(str(mode), due_day, errors=errors, figures=figures)
+        typed = tuple(form.get(name) for name in _TYPED)
+        if cache is None or any(value and len(value) > limits.input_max_chars for value in typed):
+            return explained
+        # the same text explained the same way (an amount typed a digit at a time: 5, 50, …), remembered by
+        # what was typed, so that its piece is too; never text longer than a field may be
+        return cache.get(("typed", typed, due_day), lambda: explained)
     compute = lambda: _outcome(inputs, start, due_day, policy, calendar, limits)  # noqa: E731
     return cache.get((inputs, start, due_day), compute) if cache else compute()
+
+
+_TYPED = ("mode", "amount", "rate", "payment", "months", "due_day")  #: the public form's fields
 
 
 @functools.lru_cache(maxsize=64)

@@ -291,7 +291,11 @@ def test_outcome_cache_remembers_by_inputs_and_forgets_the_oldest():
     assert outcome({**base, "payment": "5000"}, date(2025, 6, 11)) is not first  # another day, another schedule
     outcome({**base, "payment": "6000"})
     assert outcome({**base, "payment": "5000"}) is not first  # the oldest was forgotten
-    assert outcome({**base, "payment": "x"}).errors  # malformed input is never cached
+    unreadable = outcome({**base, "amount": "5", "payment": "5000"})
+    assert unreadable.errors and outcome({**base, "amount": "5", "payment": "5000"}) is unreadable  # by the text
+    assert outcome({**base, "amount": "５", "payment": "5000"}) is not unreadable  # typed otherwise
+    too_long = {**base, "payment": "x" * (LIMITS.input_max_chars + 1)}
+    assert outcome(too_long).errors and outcome(too_long) is not outcome(too_long)  # never text over the limit
 
 
 # --- the member version: from today's position ---------------------------------------------------------
