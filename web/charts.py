@@ -177,7 +177,7 @@ def result_section(outcome: Outcome, member: bool, *, lazy: bool = False, opened
     note = _note(plan.start, plan.balance, outcome.due_day, plan.owed_at_start if member else None)
     if lazy:
         url = schedule_url(outcome, member)
-        details = (f'  <details class="schedule" hx-get="{url}" hx-trigger="toggle once" hx-target="#sim-schedule"'
+        details = (f'  <details class="schedule" hx-get="{url}" hx-trigger="toggle once" hx-target="find #sim-schedule"'
                    f' hx-swap="innerHTML">\n    <summary>毎月の返済予定（{months}回）</summary>\n'
                    f'    <div id="sim-schedule" class="table-scroll" aria-live="off">\n'
                    f'    <p><a href="{url}">毎月の返済予定を表示する</a></p>\n    </div>\n  </details>\n')

@@ -44,7 +44,7 @@ SCHEDULE = {"HX-Request": "true", "HX-Request-Type": "partial", "HX-Target": "di
 def schedule_url(html: str) -> str:
     """Where a keystroke's collapsed schedule is fetched from when it is first opened (and its fallback link)."""
     details = re.search(r'<details class="schedule" hx-get="([^"]+)" hx-trigger="toggle once" '
-                        r'hx-target="#sim-schedule" hx-swap="innerHTML">', html)
+                        r'hx-target="find #sim-schedule" hx-swap="innerHTML">', html)
     assert details, "the schedule loads when it is opened"
     url = details.group(1)
     assert f'<a href="{url}">' in html, "and links to the page that shows it"
