@@ -78,9 +78,9 @@ def fragment(request: Request, template: str, context: dict[str, Any] | None = N
     return Response(body, media_type=MediaType.HTML, headers=headers, status_code=kwargs.pop("status", HTTP_200_OK))
 
 
-def built(html: str, *, status: int = HTTP_200_OK) -> Response:
+def built(markup: str, *, status: int = HTTP_200_OK) -> Response:
     """A piece already built as markup in Python (``web/home_summary.py``): sent as a fragment is."""
-    return Response(html, media_type=MediaType.HTML, headers={"Vary": "HX-Request"}, status_code=status)
+    return Response(markup, media_type=MediaType.HTML, headers={"Vary": "HX-Request"}, status_code=status)
 
 
 def csrf_input(request: Request) -> str:
@@ -108,12 +108,12 @@ class PieceMemo:
         if found is not None and found[0] is source:
             self._items.move_to_end(key)
             return found[1]
-        html = render()
+        body = render()
         if self.size > 0:
-            self._items[key] = (source, html)
+            self._items[key] = (source, body)
             if len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return html
+        return body
 
 
 def piece_or_page(request: Request, piece: str, element_id: str, page_template: str, context: dict[str, Any],
@@ -129,8 +129,8 @@ def piece_or_page(request: Request, piece: str, element_id: str, page_template: 
         out_headers = {"Vary": "HX-Request, HX-Target", **(headers or {})}
         if memo is not None and source is not None:
             engine = request.app.template_engine
-            html = memo.get(source, build or (lambda: engine.get_template(piece).render(**context, piece=True)))
-            return Response(html, media_type=MediaType.HTML, status_code=status, headers=out_headers)
+            body = memo.get(source, build or (lambda: engine.get_template(piece).render(**context, piece=True)))
+            return Response(body, media_type=MediaType.HTML, status_code=status, headers=out_headers)
         response = fragment(request, piece, {**context, "piece": True}, status=status)
         response.headers.update(out_headers)
         return response
