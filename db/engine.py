@@ -22,6 +22,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+READ_MEMO_ENTRIES = 4096  #: SQLite: statements' rows remembered per reader while nothing is committed (then all go)
 #: PostgreSQL: the channel the maintenance-window trigger notifies on a change (migration 2026-12-07)
 CHANGES_CHANNEL = "kaiin_changes"
 log = logging.getLogger("kaiin.db")
@@ -67,7 +68,18 @@ class KeptReaderSQLiteEngine(SQLiteEngine):
                 connection.close()
                 return None
             self._kept.connection = connection
+            self._kept.memo, self._kept.memo_version = {}, None  # versions are this connection's own
         return connection
+
+    def memo_at(self, version: int) -> dict | None:
+        """Rows remembered on this thread's reader while ``PRAGMA data_version`` read ``version`` (an empty memo
+        when it has moved on since: something was committed); None before WAL is on."""
+        if self._reader() is None:
+            return None
+        kept = self._kept
+        if kept.memo_version != version or len(kept.memo) >= READ_MEMO_ENTRIES:
+            kept.memo, kept.memo_version = {}, version
+        return kept.memo
 
     async def _run_in_new_connection(self, query: str, args: list | None = None, query_type: str = "generic",
                                      table: Any = None):
@@ -236,6 +248,25 @@ async def fetch(sql: str, *args: Any, tuples: bool = False) -> list:
     if tuples:
         return [tuple(row.values()) for row in rows]
     return rows if isinstance(db, SQLiteEngine) else [dict(row) for row in rows]
+
+
+async def fetch_as_of(version: int | None, sql: str, *args: Any) -> list[dict]:
+    """``fetch``, remembered while the database stands still. ``version`` is a ``change_token()`` taken earlier in
+    the same request (the maintenance gate takes one on every request). On SQLite, where the token is ``PRAGMA
+    data_version`` and moves on every commit by any connection, rows read when it was ``version`` are given
+    again (as new dicts) for as long as it still is: exactly what a read would give, without the read. Anywhere
+    else (PostgreSQL, whose token follows the windows table only; inside a transaction; no token) it reads."""
+    db = engine()
+    if version is None or not isinstance(db, KeptReaderSQLiteEngine) or db.current_transaction.get() is not None:
+        return await fetch(sql, *args)
+    memo = db.memo_at(version)
+    if memo is None:
+        return await fetch(sql, *args)
+    key = (sql, *args)
+    rows = memo.get(key)
+    if rows is None:  # read after ``version`` was taken: if a commit came in between, the next token differs
+        rows = memo[key] = await fetch(sql, *args)
+    return [dict(row) for row in rows]
 
 
 def notifications_heard() -> int:

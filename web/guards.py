@@ -13,6 +13,7 @@ from domain.auth_policy import is_stepped_up
 from web.security import session_expired
 
 MEMBER_STATE_KEY = "member_row"
+CHANGE_TOKEN_STATE_KEY = "change_token"  #: the ``db.engine.change_token()`` the maintenance gate took for the request
 
 
 async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -24,12 +25,13 @@ async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> No
     if session_expired(session, now, connection.app.state.settings):
         connection.clear_session()
         raise NotAuthorizedException("一定時間操作がなかったため、ログアウトしました。", extra={"expired": True})
-    member = await accounts.member_by_id(int(session["member_id"]))
+    state = connection.scope.setdefault("state", {})
+    member = await accounts.member_by_id(int(session["member_id"]), as_of=state.get(CHANGE_TOKEN_STATE_KEY))
     if member is None or member["status"] == "suspended" or member["session_epoch"] != session.get("epoch", 0):
         # suspended, or every session was ended (password reset, PIN reissue): this one too
         connection.clear_session()
         raise NotAuthorizedException("ログインしてください。")
-    connection.scope.setdefault("state", {})[MEMBER_STATE_KEY] = member  # the ``member`` dependency's row
+    state[MEMBER_STATE_KEY] = member  # the ``member`` dependency's row
     refresh = connection.app.state.settings.session_seen_refresh_seconds
     if (now - datetime.fromisoformat(session["seen_at"])).total_seconds() >= refresh:
         session["seen_at"] = now.isoformat()

@@ -166,3 +166,35 @@ async def test_the_change_token_moves_when_maintenance_windows_change(database_u
             await engine.stop()
     if engine.is_postgres():
         assert engine.change_token() is None
+
+
+async def test_the_member_read_is_remembered_only_while_nothing_is_committed(database_url):
+    """``member_by_id(as_of=token)``: on SQLite the row read at a token is given again without a statement while
+    ``PRAGMA data_version`` still reads that token, and read afresh after any commit (a suspension counts from its
+    commit on). On PostgreSQL, and without a token, every call reads."""
+    from db import accounts
+
+    member_id = await _member("00000041")
+    statements: list[str] = []
+    reader = None if engine.is_postgres() else engine.engine()._reader()
+    if reader is not None:
+        reader.set_trace_callback(statements.append)
+    try:
+        token = engine.change_token()
+        first = await accounts.member_by_id(member_id, as_of=token)
+        statements.clear()
+        again = await accounts.member_by_id(member_id, as_of=engine.change_token())
+        assert again == first and again is not first, "the same row, as a dict of its own"
+        again["status"] = "changed by the caller"
+        assert reader is None or not [s for s in statements if "FROM member" in s], "nothing committed: no read"
+        await Member.update({Member.status: "suspended"}).where(Member.id == member_id)  # another connection commits
+        statements.clear()
+        after = await accounts.member_by_id(member_id, as_of=engine.change_token())
+        assert after["status"] == "suspended", "a commit is seen by the very next read"
+        assert reader is None or [s for s in statements if "FROM member" in s], "read again after the commit"
+        statements.clear()
+        assert (await accounts.member_by_id(member_id))["status"] == "suspended"
+        assert reader is None or [s for s in statements if "FROM member" in s], "no token: always read"
+    finally:
+        if reader is not None:
+            reader.set_trace_callback(None)
