@@ -321,8 +321,13 @@ class Settings:
         )
 
     def loan_policy(self) -> LoanPolicy:
-        """The loan engine's numbers (``domain.policy.LoanPolicy``) from these fields; built once."""
-        return _loan_policy(self)
+        """The loan engine's numbers (``domain.policy.LoanPolicy``) from these fields; built once, and kept on the
+        instance (asked for on every member request: the cache's key would hash every field each time)."""
+        policy = self.__dict__.get("_loan_policy")
+        if policy is None:
+            policy = _loan_policy(self)
+            object.__setattr__(self, "_loan_policy", policy)
+        return policy
 
     def simulator_limits(self) -> SimulatorLimits:
         return SimulatorLimits(months_max=self.simulator_months_max, payment_unit=self.simulator_payment_unit,
