@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from db import engine
 from db.hashing import SecretHasher
 from web import auth_flow, charts, errors, filters, handlers
-from web.history_rows import history_rows
+from web.history_rows import history_piece
 from web import home_summary
 from web.assets import STATIC_DIR, asset
 from web.clock import Clock
@@ -139,7 +139,7 @@ def _templates(settings: Settings) -> JinjaTemplateEngine:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(asset=asset, settings=settings, history_rows=history_rows, home_summary=home_summary.summary,
+    env.globals.update(asset=asset, settings=settings, history_piece=history_piece, home_summary=home_summary.summary,
                        **charts.TEMPLATE_GLOBALS)
     env.filters.update(filters.FILTERS)
     return JinjaTemplateEngine.from_environment(env)

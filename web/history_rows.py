@@ -1,6 +1,6 @@
-"""The rows of 取引履歴, built as markup in one pass: a page is twenty rows of a dozen figures each, and a Jinja
-loop spends more on its own bookkeeping (a context, an attribute look-up and an escape per figure) than on the
-figures. ``history/_rows.html`` keeps the frame and the もっと見る item.
+"""The rows of 取引履歴 and their もっと見る item, built as markup in one pass: a page is twenty rows of a dozen
+figures each, and a Jinja loop spends more on its own bookkeeping (a context, an attribute look-up and an escape
+per figure) than on the figures. The page includes the same piece (``history/_rows.html``).
 
 Every value written here is an integer, a date or one of our labels; the ledger kind read from the database
 is written only once it is known to be one of ours (an unknown kind is an error, as it was in the template)."""
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Iterable
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from db.history import HistoryRow
+from db.history import HistoryRow, HistoryView
 from web.filters import jdate
 
 KIND_LABELS = {
@@ -22,9 +22,19 @@ KIND_LABELS = {
 }
 
 
-def history_rows(rows: Iterable[HistoryRow]) -> Markup:
-    """The ``<li>`` of each row, newest first as given."""
-    return Markup("".join([_row(row) for row in rows]))
+def history_piece(view: HistoryView) -> Markup:
+    """A page's rows and, when older rows remain, the もっと見る item that htmx swaps for the next page (a link to
+    the same page without JavaScript); the filters chosen carry over in its query."""
+    rows = "".join([_row(row) for row in view.page.rows])
+    if view.page.next_before is None:
+        return Markup(rows)
+    query = urlencode(view.query(view.page.next_before)).replace("&", "&amp;")  # every other character is quoted
+    return Markup(
+        f'{rows}<li id="history-more" class="more">\n'
+        f'  <a class="button" href="/history?{query}" hx-get="/history/rows?{query}" hx-target="#history-more"'
+        ' hx-swap="outerHTML" hx-push-url="false">もっと見る</a>\n'
+        '</li>\n'
+    )
 
 
 @lru_cache(maxsize=1024)

@@ -11,6 +11,7 @@ from litestar.response import Response, Template
 from db import history
 from web import render
 from web.deps import signed_in
+from web.history_rows import history_piece
 
 
 @get("/history")
@@ -30,7 +31,7 @@ async def history_rows(request: Request, month: FromQuery[str] = "", kind: FromQ
     member, _ = signed_in(request)
     size = request.app.state.settings.history_page_size
     view = await history.view(member["id"], month=month, kind=kind, before=before, size=size, with_months=False)
-    return render.fragment(request, "history/_rows.html", {"view": view}, status=400 if view.error else 200)
+    return render.built(history_piece(view), status=400 if view.error else 200)
 
 
 @get("/history/{entry_id:int}/receipt")
