@@ -29,7 +29,7 @@ from web.deps import (
     provide_member, provide_now, provide_repay_context, provide_transfer_context, repay_context, simulator_context,
     transfer_context,
 )
-from web.guards import StepUpRequired, requires_member
+from web.guards import StepUpRequired, guards_get_their_handler, requires_member
 from web.mail import MailSender
 from web.maintenance import GateMemo, MaintenanceGate, MaintenanceUnderway
 from web.security import (
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
     with warnings.catch_warnings():
         # The compression exclude pattern matches "/" on purpose (only static files are compressed).
         warnings.filterwarnings("ignore", message=".*CompressionMiddleware.*exclude pattern")
-        return Litestar(
+        app = Litestar(
             route_handlers=[*handlers.PUBLIC, member_router, static_router, *bench, *dev_only, *extra_route_handlers],
             template_config=TemplateConfig(instance=_templates(settings)),
             csrf_config=csrf_config(settings),
@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
             openapi_config=None,
             debug=False,
         )
+    guards_get_their_handler(app)
+    return app
 
 
 def create_served_app(settings: Settings | None = None, *, extra_route_handlers: Sequence[Any] = ()) -> Litestar:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.handlers.http_handlers.base import HTTPRouteHandler
 
 from db import accounts
 from domain.auth_policy import is_stepped_up
 from web.security import session_expired
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 MEMBER_STATE_KEY = "member_row"
 CHANGE_TOKEN_STATE_KEY = "change_token"  #: the ``db.engine.change_token()`` the maintenance gate took for the request
@@ -52,3 +57,26 @@ async def requires_step_up(connection: ASGIConnection, _: BaseRouteHandler) -> N
     at = datetime.fromisoformat(raw) if raw else None
     if not is_stepped_up(at, connection.app.state.clock.now(), connection.app.state.auth_policy):
         raise StepUpRequired("ご本人確認が必要です。")
+
+
+async def _authorize_connection(self: BaseRouteHandler, connection: ASGIConnection) -> None:
+    for guard in self.resolve_guards():
+        await guard(connection, self)
+
+
+_GUARDED: dict[type, type] = {}  #: route handler class → its subclass whose guards get the handler itself
+
+
+def guards_get_their_handler(app: "Litestar") -> None:
+    """Litestar hands every guard a copy of the route handler (``copy.copy`` of an object of 41 slots: about
+    12 µs on each guarded request, a twentieth of a member request) so that a guard cannot change it. The guards
+    here never touch it, so each guarded HTTP handler of ``app`` passes itself instead: same guards, same order
+    (its class becomes a subclass that differs in that method alone)."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            cls = type(handler)
+            if isinstance(handler, HTTPRouteHandler) and cls not in _GUARDED.values() and handler.resolve_guards():
+                if cls not in _GUARDED:
+                    _GUARDED[cls] = type(cls.__name__, (cls,), {
+                        "__slots__": (), "__module__": __name__, "authorize_connection": _authorize_connection})
+                handler.__class__ = _GUARDED[cls]
