@@ -70,8 +70,10 @@ class SimulatorError(LoanError):
         self.figures = figures
 
 
-@dataclass(frozen=True, slots=True)
-class Inputs:
+class Inputs(NamedTuple):
+    """The public form's fields as the simulator reads them (a tuple: made and hashed on every keystroke, as
+    the key of its outcome)."""
+
     mode: str
     amount: int
     rate: int  #: hundredths of a percent
