@@ -625,8 +625,9 @@ def _schedule(contract: Contract, state: LoanState, first_due: date, payment: in
     assert state.through is not None
     if owed_at_start is None:
         owed_at_start = state.interest_owed + state.late_charge_owed
-    build = None if rows is not None else (
-        lambda: _run(contract, state, first_due, payment, policy, calendar, months_max, start))
+    # a partial, not a closure: the remembered outcomes hold one object for it, not a cell per name
+    build = None if rows is not None else functools.partial(_run, contract, state, first_due, payment, policy,
+                                                            calendar, months_max, start)
     return Schedule(start=state.through, balance=state.principal, rate=contract.rate, payment=payment, rows=rows,
                     minimum_payment=minimum, owed_at_start=owed_at_start, outline=outline,  # type: ignore[arg-type]
                     build=build)  # type: ignore[arg-type]
