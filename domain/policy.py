@@ -9,7 +9,7 @@ Units: money in integer yen, rates in integer hundredths of a percent (17.8% = 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 #: ``due_day`` value meaning 末日 (the last day of the month): day 31 clamped to the month.
 MONTH_END = 31
@@ -48,6 +48,12 @@ class LoanPolicy:
     interest_free_days: int = 30
     #: (month, day) closed every year besides weekends and national holidays (年末年始).
     closed_days: tuple[tuple[int, int], ...] = ((12, 31), (1, 1), (1, 2), (1, 3))
+    #: the hash of the numbers above, taken once: the policy is a key of the engine's remembered results
+    #: (``functools.lru_cache``), looked up several times per request
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __post_init__(self) -> None:
         for name in ("rate_cap_tiers", "amount_due_tiers"):
@@ -60,3 +66,4 @@ class LoanPolicy:
             raise ValueError("units and divisors must be positive")
         if {rule[0] for rule in self.first_due_rules} != set(self.due_days):
             raise ValueError("first_due_rules must cover exactly the due_days")
+        object.__setattr__(self, "_hash", hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare)))

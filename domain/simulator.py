@@ -70,8 +70,10 @@ class SimulatorError(LoanError):
         self.figures = figures
 
 
-@dataclass(frozen=True, slots=True)
-class Inputs:
+class Inputs(NamedTuple):
+    """The public form's fields as the simulator reads them (a tuple: made and hashed on every keystroke, as
+    the key of its outcome)."""
+
     mode: str
     amount: int
     rate: int  #: hundredths of a percent
@@ -91,41 +93,92 @@ class Row(NamedTuple):
     balance: int  #: principal left after this payment
 
 
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """A schedule to payoff. ``payment`` is the monthly payment asked for (or found, in mode (b))."""
+class Outline(NamedTuple):
+    """What a schedule adds up to, without its rows: the figures and the chart of a keystroke's result."""
 
-    start: date
-    balance: int  #: principal when the schedule starts
-    rate: int
-    payment: int
-    rows: tuple[Row, ...]
-    minimum_payment: int  #: the amount due (約定返済額) the payment had to reach
-    owed_at_start: int = 0  #: interest (and late charge) already owed when it starts (member version)
+    months: int
+    total_interest: int
+    total_paid: int
+    last_payment: int
+    last_date: date | None
+    balances: tuple[int, ...]  #: principal left after each payment
+
+
+class Schedule:
+    """A schedule to payoff. ``payment`` is the monthly payment asked for (or found, in mode (b)).
+
+    Immutable. Made either from its ``rows``, or from its ``outline`` and ``build``, which makes the rows
+    (the same ones, from the same integer run) the first time they are asked for: a keystroke shows only
+    the figures and the chart, and its month-by-month table is fetched separately, when it is opened."""
+
+    __slots__ = ("start", "balance", "rate", "payment", "minimum_payment", "owed_at_start", "_rows", "_outline",
+                 "_build")
+
+    def __init__(self, start: date, balance: int, rate: int, payment: int, rows: tuple[Row, ...] | None,
+                 minimum_payment: int, owed_at_start: int = 0, *, outline: Outline | None = None,
+                 build: Callable[[], tuple[Row, ...]] | None = None) -> None:
+        assert rows is not None or (outline is not None and build is not None)
+        self.start = start
+        self.balance = balance  #: principal when the schedule starts
+        self.rate = rate
+        self.payment = payment
+        self.minimum_payment = minimum_payment  #: the amount due (約定返済額) the payment had to reach
+        self.owed_at_start = owed_at_start  #: interest (and late charge) already owed when it starts (member version)
+        self._rows, self._outline, self._build = rows, outline, build
+
+    def _fields(self) -> tuple:
+        return (self.start, self.balance, self.rate, self.payment, self.rows, self.minimum_payment, self.owed_at_start)
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if isinstance(other, Schedule) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (f"Schedule(start={self.start!r}, balance={self.balance}, rate={self.rate}, payment={self.payment}, "
+                f"months={self.months}, minimum_payment={self.minimum_payment}, owed_at_start={self.owed_at_start})")
+
+    @property
+    def rows(self) -> tuple[Row, ...]:
+        if self._rows is None:
+            assert self._build is not None
+            self._rows, self._build = self._build(), None
+        return self._rows
+
+    @property
+    def outline(self) -> Outline:
+        if self._outline is None:
+            rows = self.rows
+            self._outline = Outline(len(rows), sum(row.interest for row in rows), sum(row.payment for row in rows),
+                                    rows[-1].payment if rows else 0, rows[-1].on if rows else None,
+                                    tuple(row.balance for row in rows))
+        return self._outline
 
     @property
     def months(self) -> int:
-        return len(self.rows)
+        return self.outline.months
 
     @property
     def total_interest(self) -> int:
-        return sum(row.interest for row in self.rows)
+        return self.outline.total_interest
 
     @property
     def total_paid(self) -> int:
-        return sum(row.payment for row in self.rows)
+        return self.outline.total_paid
 
     @property
     def last_payment(self) -> int:
-        return self.rows[-1].payment if self.rows else 0
+        return self.outline.last_payment
 
     @property
     def last_date(self) -> date | None:
-        return self.rows[-1].on if self.rows else None
+        return self.outline.last_date
 
     @property
     def first_date(self) -> date | None:
-        return self.rows[0].on if self.rows else None
+        rows = self.rows
+        return rows[0].on if rows else None
 
 
 # --- parsing -------------------------------------------------------------------------------------
@@ -460,6 +513,43 @@ def _fast_rows(principal: int, interest_: int, accrued: int, denominator: int, s
     return None
 
 
+def _fast_outline(start: _Start, rate: int, payment: int, max_months: int) -> Outline | int | None:
+    """``_fast_rows`` adding up instead of writing rows (the same steps, the same integers): the outline of the
+    schedule, None when it takes more than ``max_months``, or -1 when it is not one ``_fast_rows`` makes (late
+    charge owed, or a cycle that would close short of its amount due: ``_run`` then)."""
+    if start.late_charge:
+        return -1
+    dates, units = start.periods.upto(max_months).dates, start.periods.units
+    principal, interest_, accrued = start.principal, start.interest, start.accrued
+    denominator, slide, paid = start.denominator, start.slide, start.paid
+    if principal + interest_ + accrued // denominator <= 0:
+        return -1
+    balances: list[int] = []
+    append = balances.append
+    total_interest = total_paid = 0
+    for index in range(max_months):
+        if principal > 0:
+            accrued += principal * rate * units[index]
+        charged = accrued // denominator
+        if charged:
+            interest_ += charged
+            accrued = 0
+        owed = principal + interest_
+        paying = payment if payment < owed else owed
+        to_interest = paying if paying < interest_ else interest_
+        interest_ -= to_interest
+        principal -= paying - to_interest
+        total_interest += to_interest
+        total_paid += paying
+        append(principal)
+        if principal + interest_ == 0:
+            return Outline(index + 1, total_interest, total_paid, paying, dates[index], tuple(balances))
+        if paid + paying < slide:
+            return -1
+        paid = 0
+    return None
+
+
 def run_with_engine(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
                     calendar: BusinessCalendar, max_months: int) -> tuple[Row, ...] | None:
     """``run`` the long way: the engine's ``LoanState`` folding each payment's entries, day rules and all.
@@ -517,15 +607,35 @@ def _run(contract: Contract, state: LoanState, first_due: date, payment: int, po
 def _schedule(contract: Contract, state: LoanState, first_due: date, payment: int, policy: LoanPolicy,
               calendar: BusinessCalendar, limits: SimulatorLimits, minimum: int, start: _Start | None,
               owed_at_start: int | None = None) -> Schedule:
-    rows = _run(contract, state, first_due, payment, policy, calendar, limits.months_max, start)
-    if rows is None:
-        raise SimulatorError("payment", f"このご返済額では完済まで{limits.months_max}回を超えます。毎月のご返済額を増やしてください。",
-                             max_months=limits.months_max)
+    """The schedule paying ``payment``: its outline only when the integer run makes it (its rows are made when
+    first asked for, from the same run), else its rows."""
+    months_max = limits.months_max
+    outline: Outline | int | None = -1
+    if start is not None and not (0 < payment and payment * months_max < start.principal + start.interest
+                                  + start.late_charge):
+        outline = _fast_outline(start, contract.rate, payment, months_max)
+    rows = None
+    if outline == -1:
+        outline = None
+        rows = _run(contract, state, first_due, payment, policy, calendar, months_max, start)
+        if rows is None:
+            raise _too_long(limits)
+    elif outline is None:
+        raise _too_long(limits)
     assert state.through is not None
     if owed_at_start is None:
         owed_at_start = state.interest_owed + state.late_charge_owed
+    # a partial, not a closure: the remembered outcomes hold one object for it, not a cell per name
+    build = None if rows is not None else functools.partial(_run, contract, state, first_due, payment, policy,
+                                                            calendar, months_max, start)
     return Schedule(start=state.through, balance=state.principal, rate=contract.rate, payment=payment, rows=rows,
-                    minimum_payment=minimum, owed_at_start=owed_at_start)
+                    minimum_payment=minimum, owed_at_start=owed_at_start, outline=outline,  # type: ignore[arg-type]
+                    build=build)  # type: ignore[arg-type]
+
+
+def _too_long(limits: SimulatorLimits) -> SimulatorError:
+    return SimulatorError("payment", f"このご返済額では完済まで{limits.months_max}回を超えます。毎月のご返済額を増やしてください。",
+                          max_months=limits.months_max)
 
 
 def check_payment(payment: int, state: LoanState, first_due: date, contract: Contract, policy: LoanPolicy,
@@ -801,7 +911,7 @@ def _round_up(value: int, unit: int) -> int:
 
 
 __all__ = [
-    "MODES", "MODE_MONTHS", "MODE_PAYMENT", "Inputs", "Outcome", "OutcomeCache", "Row", "Schedule", "SimulatorError", "SimulatorLimits",
+    "MODES", "MODE_MONTHS", "MODE_PAYMENT", "Inputs", "Outcome", "OutcomeCache", "Outline", "Row", "Schedule", "SimulatorError", "SimulatorLimits",
     "check_payment", "check_terms", "find_payment", "minimum_payment", "parse_inputs", "parse_months",
     "member_default_form", "parse_rate", "parse_yen", "plain_inputs", "run", "simulate_form", "simulate_months", "simulate_payment", "simulate_position", "start_state",
 ]

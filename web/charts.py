@@ -78,18 +78,21 @@ _SVG_END = f'月</text>\n      <text class="label end" x="{RIGHT}" y="{HEIGHT - 
 
 def balance_svg(schedule: Schedule) -> Markup:
     """The principal left after each payment, from the start (month 0) to zero, as an ``<svg>`` element."""
-    rows, balance = schedule.rows, schedule.balance
-    balances = [balance, *[row[5] for row in rows]]
-    twice_top = 2 * (max(balances) or 1)
-    half, xs, ys, height = twice_top // 2, _xs(max(1, len(rows))), _YS, 2 * _HEIGHT_TENTHS
+    return Markup(_svg(schedule))
+
+
+def _svg(schedule: Schedule) -> str:
+    outline, balance = schedule.outline, schedule.balance
+    months, later = outline.months, outline.balances
+    twice_top = 2 * ((max(balance, *later) if later else balance) or 1)
+    half, xs, ys, height = twice_top // 2, _xs(max(1, months)), _YS, 2 * _HEIGHT_TENTHS
     # y = BOTTOM - (BOTTOM - TOP) × value ÷ top, in tenths rounded half up, in integers (no float formatting)
-    points = " ".join([x + ys[(height * value + half) // twice_top] for x, value in zip(xs, balances)])
-    start, last = schedule.start, (rows[-1].on if rows else schedule.start)
+    points = " ".join([xs[0] + ys[(height * balance + half) // twice_top],
+                       *[x + ys[(height * value + half) // twice_top] for x, value in zip(xs[1:], later)]])
+    start, last = schedule.start, (outline.last_date or schedule.start)
     amount = f"{balance:,}"
-    return Markup(
-        f'{_SVG_HEAD}{amount}円から{len(rows)}{_SVG_AXIS}{points} {xs[len(rows)]}{_SVG_LINE}{points}{_SVG_LABEL}'
-        f'{amount}{_SVG_START}{start.year}年{start.month}{_SVG_END}{last.year}年{last.month}月</text>\n    </svg>'
-    )
+    return (f'{_SVG_HEAD}{amount}円から{months}{_SVG_AXIS}{points} {xs[months]}{_SVG_LINE}{points}{_SVG_LABEL}'
+            f'{amount}{_SVG_START}{start.year}年{start.month}{_SVG_END}{last.year}年{last.month}月</text>\n    </svg>')
 
 
 @_by_identity(1024)
@@ -166,12 +169,13 @@ def result_section(outcome: Outcome, member: bool, *, lazy: bool = False, opened
     ``schedule_url`` the first time it is opened (htmx, ``toggle once``), and holds a link to the page that
     shows it until then. Most keystrokes are never opened, and the rows are most of the markup.
     ``opened``: the table shown open (the page that link asks for)."""
+    return Markup(_section(outcome, member, lazy, opened))
+
+
+def _section(outcome: Outcome, member: bool, lazy: bool, opened: bool) -> str:
     plan = outcome.schedule
-    assert plan is not None and plan.rows
-    rows = plan.rows
-    months, last = len(rows), rows[-1]
-    total_interest = sum([row[3] for row in rows])
-    total_paid = sum([row[2] for row in rows])
+    assert plan is not None and plan.months
+    months, total_interest, total_paid, last_payment, last_date, _ = plan.outline
     monthly = (f'    <dt>毎月のご返済額</dt>\n    <dd class="big" data-testid="monthly-payment" data-value="{plan.payment}">'
                f'{plan.payment:,}円</dd>\n') if outcome.mode == MODE_MONTHS else ""
     note = _note(plan.start, plan.balance, outcome.due_day, plan.owed_at_start if member else None)
@@ -184,17 +188,17 @@ def result_section(outcome: Outcome, member: bool, *, lazy: bool = False, opened
     else:
         details = (f'  <details class="schedule"{" open" if opened else ""}>\n    <summary>毎月の返済予定（{months}回）</summary>\n'
                    f'    <div class="table-scroll">\n    {schedule_table(plan)}\n    </div>\n  </details>\n')
-    return Markup(
+    return (
         f'<section id="sim-result" class="panel sim-result" aria-labelledby="sim-result-title" aria-live="polite"\n'
         f'         data-testid="sim-result" data-state="ok">\n  <h2 id="sim-result-title">シミュレーション結果</h2>\n'
         f'  <dl class="figures sim-figures">\n{monthly}'
         f'    <dt>返済回数</dt>\n    <dd data-testid="months" data-value="{months}">{_months_text(months, outcome.mode)}</dd>\n'
         f'    <dt>お利息の合計</dt>\n    <dd data-testid="total-interest" data-value="{total_interest}">{total_interest:,}円</dd>\n'
         f'    <dt>お支払い総額</dt>\n    <dd data-testid="total-paid" data-value="{total_paid}">{total_paid:,}円</dd>\n'
-        f'    <dt>最終回のご返済額</dt>\n    <dd data-testid="last-payment" data-value="{last.payment}">{last.payment:,}円</dd>\n'
-        f'    <dt>完済予定日</dt>\n    <dd data-testid="last-date" {_day_figure(last.on)}</dd>\n'
+        f'    <dt>最終回のご返済額</dt>\n    <dd data-testid="last-payment" data-value="{last_payment}">{last_payment:,}円</dd>\n'
+        f'    <dt>完済予定日</dt>\n    <dd data-testid="last-date" {_day_figure(last_date)}</dd>\n'
         f'  </dl>\n'
-        f'  <figure class="chart">\n    {balance_svg(plan)}\n'
+        f'  <figure class="chart">\n    {_svg(plan)}\n'
         f'    <figcaption class="hint">ご利用残高（元金）の推移</figcaption>\n  </figure>\n'
         f'{details}'
         f'  <p class="hint">{note}</p>\n'
@@ -207,7 +211,7 @@ def result_piece(outcome: Outcome, member: bool) -> bytes:
     would be a large part of it) and encoded once, as it is remembered and sent again: the section with its
     table left to be fetched, and the field messages (all cleared). The markup ``simulator/_result.html``
     renders for it."""
-    return f"{result_section(outcome, member, lazy=True)}\n{field_messages_oob(outcome, member)}".encode()
+    return f"{_section(outcome, member, True, False)}\n{field_messages_oob(outcome, member)}".encode()
 
 
 PUBLIC_FIELDS = ("mode", "amount", "rate", "payment", "months", "due_day")

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 from litestar import Request, Response
+from litestar.datastructures import Headers
 from litestar.enums import MediaType
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
@@ -27,9 +28,12 @@ def is_htmx(request: Request) -> bool:
 
 def wants_fragment(request: Request) -> bool:
     """A targeted htmx swap gets only the piece; navigation, boosts and history restores get the page."""
-    headers = request.headers
+    return _wants_fragment(request.headers)
+
+
+def _wants_fragment(headers: Headers) -> bool:
     return (
-        is_htmx(request)
+        headers.get("hx-request") == "true"
         and headers.get("hx-request-type", "partial") != "full"
         and headers.get("hx-boosted") != "true"
         and headers.get("hx-history-restore-request") != "true"
@@ -91,7 +95,8 @@ def csrf_input(request: Request) -> str:
 
 def targets(request: Request, element_id: str) -> bool:
     """True for an htmx request that will swap the element ``element_id`` (``HX-Target: tag#id``)."""
-    return wants_fragment(request) and request.headers.get("hx-target", "").endswith(f"#{element_id}")
+    headers = request.headers  # read once: each ``request.headers`` looks the parsed headers up in the scope again
+    return _wants_fragment(headers) and headers.get("hx-target", "").endswith(f"#{element_id}")
 
 
 class PieceMemo:

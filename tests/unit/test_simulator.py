@@ -13,7 +13,7 @@ from domain.ledger import Entry, Kind, borrowing
 from domain.loan import Contract, Position, replay
 from domain.policy import LoanPolicy
 from domain.simulator import (
-    MODE_MONTHS, OutcomeCache, Schedule, SimulatorError, SimulatorLimits, _fast_run, _fast_start,
+    MODE_MONTHS, OutcomeCache, Outline, Schedule, SimulatorError, SimulatorLimits, _fast_outline, _fast_run, _fast_start,
     _payoff_on_first_due, default_form, find_payment, minimum_payment, parse_inputs, plain_inputs, parse_months, parse_rate, parse_yen, run,
     run_with_engine, simulate_form, simulate_months, simulate_payment, simulate_position,
 )
@@ -389,6 +389,38 @@ def test_integer_schedule_is_the_engines_from_any_position(position, payment, ma
     if payment >= minimum:
         assert _fast_run(start, contract.rate, payment, max_months, None) != -1
         assert _fast_run(start, contract.rate, payment, max_months, None) == (None if expected is None else len(expected))
+
+
+@settings(max_examples=300, deadline=None)
+@given(member_positions(), st.integers(1, 150_000), st.integers(1, 120))
+def test_outline_adds_up_the_engines_rows_from_any_position(position, payment, max_months):
+    """What a keystroke shows without the rows (``_fast_outline``) is what the engine's rows add up to, and the
+    rows made later (when the table is opened) are the engine's."""
+    contract, state, calendar, first_due = position.contract, position.state, position.calendar, position.next_due_date
+    if first_due is None:
+        return
+    expected = run_with_engine(contract, state, first_due, payment, POLICY, calendar, max_months)
+    start = _fast_start(contract, state, first_due, POLICY, calendar)
+    if start is None:
+        return  # a state the integer schedule does not model (the engine's own loop)
+    outline = _fast_outline(start, contract.rate, payment, max_months)
+    if outline is None or outline == -1:  # more than max_months, or a state the rows' own loop takes over
+        assert outline == -1 or expected is None
+        return
+    assert expected is not None and outline == Outline(
+        len(expected), sum(row.interest for row in expected), sum(row.payment for row in expected),
+        expected[-1].payment, expected[-1].on, tuple(row.balance for row in expected))
+    lazy = Schedule(state.through, state.principal, contract.rate, payment, None, 0, outline=outline,
+                    build=lambda: run(contract, state, first_due, payment, POLICY, calendar, max_months))
+    assert lazy.months == len(expected) and lazy.rows == expected and lazy.outline == outline
+
+
+def test_keystroke_schedule_makes_its_rows_only_when_asked():
+    schedule = plan(100_000, 1780, 4_000)
+    assert schedule._rows is None and schedule.months == 32 and schedule.last_payment == 2_307
+    eager = Schedule(schedule.start, schedule.balance, schedule.rate, schedule.payment, schedule.rows,
+                     schedule.minimum_payment)
+    assert schedule._rows is not None and eager == schedule and eager.outline == schedule.outline
 
 
 def reference_find_payment(contract, state, first_due, months, policy, calendar, limits):

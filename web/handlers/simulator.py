@@ -61,10 +61,14 @@ def query_form(request: Request) -> dict[str, str]:
     """The form's fields in the query (the first of each). A keystroke sends plain ``name=value`` pairs,
     split as they are; anything escaped (typed full-width digits, …) is decoded by ``parse_qsl``."""
     query = request.scope.get("query_string", b"").decode("latin-1")
-    pairs = (parse_qsl(query, keep_blank_values=True) if "%" in query or "+" in query
-             else [pair.partition("=")[::2] for pair in query.split("&")])
     form: dict[str, str] = {}
-    for name, value in pairs:
+    if "%" in query or "+" in query:
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if name in FIELD_NAMES and name not in form:
+                form[name] = value
+        return form
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
         if name in FIELD_NAMES and name not in form:
             form[name] = value
     return form
