@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from db.engine import fetch, fetch_as_of, write_tx
+from db.engine import fetch, fetch_remembered, write_tx
 from db.hashing import SecretHasher
 from db.tables import Card, Contract, Credential, LedgerEntry, Member
 from domain.errors import DomainError
@@ -85,12 +85,12 @@ async def _free_member_no() -> str:
 MEMBER_BY_ID_SQL = f"SELECT * FROM {Member._meta.tablename} WHERE id = {{}}"
 
 
-async def member_by_id(member_id: int, *, as_of: int | None = None) -> dict | None:
-    """The member row as a dict, or None. Read on every signed-in request, so written as plain SQL: Piccolo's
-    query builder costs more than the query itself (same row, same types). ``as_of``: a ``change_token()`` of
-    this request (the guard passes the gate's), so that on SQLite the row is read again only once something
-    was committed (``fetch_as_of``): a suspension or "sign out everywhere" still counts from its commit on."""
-    rows = await fetch_as_of(as_of, MEMBER_BY_ID_SQL, member_id)
+async def member_by_id(member_id: int) -> dict | None:
+    """The member row as a dict, or None. Asked for on every signed-in request, so written as plain SQL
+    (Piccolo's query builder costs more than the query itself: same row, same types), and on SQLite read again
+    only once something was committed since (``fetch_remembered``): a suspension or "sign out everywhere"
+    counts from its commit on, exactly as with a read."""
+    rows = await fetch_remembered(MEMBER_BY_ID_SQL, member_id)
     return rows[0] if rows else None
 
 

@@ -250,21 +250,22 @@ async def fetch(sql: str, *args: Any, tuples: bool = False) -> list:
     return rows if isinstance(db, SQLiteEngine) else [dict(row) for row in rows]
 
 
-async def fetch_as_of(version: int | None, sql: str, *args: Any) -> list[dict]:
-    """``fetch``, remembered while the database stands still. ``version`` is a ``change_token()`` taken earlier in
-    the same request (the maintenance gate takes one on every request). On SQLite, where the token is ``PRAGMA
-    data_version`` and moves on every commit by any connection, rows read when it was ``version`` are given
-    again (as new dicts) for as long as it still is: exactly what a read would give, without the read. Anywhere
-    else (PostgreSQL, whose token follows the windows table only; inside a transaction; no token) it reads."""
+async def fetch_remembered(sql: str, *args: Any) -> list[dict]:
+    """``fetch``, remembered while the database stands still. On SQLite ``PRAGMA data_version``, read here on this
+    thread's kept reader just before the memo is looked up, moves on every commit by any other connection (every
+    write goes through another one: this process's transactions and other processes alike). Rows read while it
+    held its present value are given again (as new dicts): exactly what a read would give now, for the price of
+    the pragma instead of the statement. Anywhere else (PostgreSQL, inside a transaction, before WAL) it reads."""
     db = engine()
-    if version is None or not isinstance(db, KeptReaderSQLiteEngine) or db.current_transaction.get() is not None:
+    if not isinstance(db, KeptReaderSQLiteEngine) or db.current_transaction.get() is not None:
         return await fetch(sql, *args)
-    memo = db.memo_at(version)
+    version = db.data_version()
+    memo = None if version is None else db.memo_at(version)
     if memo is None:
         return await fetch(sql, *args)
     key = (sql, *args)
     rows = memo.get(key)
-    if rows is None:  # read after ``version`` was taken: if a commit came in between, the next token differs
+    if rows is None:  # read after ``version``: if a commit comes in between, the next version differs
         rows = memo[key] = await fetch(sql, *args)
     return [dict(row) for row in rows]
 

@@ -65,10 +65,8 @@ class RememberedWindows:
         self._read_at: datetime | None = None
         self.windows: tuple[Window, ...] = ()
 
-    async def at(self, now: datetime, token: int | None = None) -> tuple[Window, ...]:
-        """``token``: a ``change_token()`` the caller took just now (else one is taken here). Taken before the
-        read, so a change committed during it is caught next time."""
-        token = change_token() if token is None else token
+    async def at(self, now: datetime) -> tuple[Window, ...]:
+        token = change_token()  # taken before the read: a change committed during it is caught next time
         if token is None or token != self._token or self._read_at is None or now < self._read_at:
             self.windows = tuple(await operator_windows(now))
             self._token, self._read_at = token, now

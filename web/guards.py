@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from litestar import Litestar
 
 MEMBER_STATE_KEY = "member_row"
-CHANGE_TOKEN_STATE_KEY = "change_token"  #: the ``db.engine.change_token()`` the maintenance gate took for the request
 
 
 async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -30,13 +29,12 @@ async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> No
     if session_expired(session, now, connection.app.state.settings):
         connection.clear_session()
         raise NotAuthorizedException("一定時間操作がなかったため、ログアウトしました。", extra={"expired": True})
-    state = connection.scope.setdefault("state", {})
-    member = await accounts.member_by_id(int(session["member_id"]), as_of=state.get(CHANGE_TOKEN_STATE_KEY))
+    member = await accounts.member_by_id(int(session["member_id"]))
     if member is None or member["status"] == "suspended" or member["session_epoch"] != session.get("epoch", 0):
         # suspended, or every session was ended (password reset, PIN reissue): this one too
         connection.clear_session()
         raise NotAuthorizedException("ログインしてください。")
-    state[MEMBER_STATE_KEY] = member  # the ``member`` dependency's row
+    connection.scope.setdefault("state", {})[MEMBER_STATE_KEY] = member  # the ``member`` dependency's row
     refresh = connection.app.state.settings.session_seen_refresh_seconds
     if (now - datetime.fromisoformat(session["seen_at"])).total_seconds() >= refresh:
         session["seen_at"] = now.isoformat()

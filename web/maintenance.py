@@ -24,9 +24,8 @@ from litestar.exceptions import ServiceUnavailableException
 from litestar.middleware import ASGIMiddleware
 
 from db import maintenance as stored
-from db.engine import change_token
 from domain.maintenance import NEW_YEAR, WEEKLY, Window, seconds_until_end, windows_between
-from web.guards import CHANGE_TOKEN_STATE_KEY, requires_member
+from web.guards import requires_member
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, Scope, Send
@@ -96,8 +95,8 @@ class GateMemo:
         self._from: tuple[Window, ...] | None = None  #: the operator windows the calendar was laid out with
         self._lo = self._hi = None
 
-    async def status(self, now: datetime, token: int | None = None) -> Status:
-        operators = await self.operators.at(now, token)
+    async def status(self, now: datetime) -> Status:
+        operators = await self.operators.at(now)
         last = now + self.policy.banner_lead
         if operators is not self._from or self._lo is None or not (self._lo <= now and last <= self._hi):
             self._lo, self._hi, self._from = now, last + self.STRETCH, operators
@@ -123,14 +122,11 @@ class MaintenanceGate(ASGIMiddleware):
     async def handle(self, scope: "Scope", receive: "Receive", send: "Send", next_app: "ASGIApp") -> None:
         if not is_exempt(scope):
             app_state = scope["app"].state
-            token = change_token()
-            status = await app_state.maintenance.status(app_state.clock.now(), token)
+            status = await app_state.maintenance.status(app_state.clock.now())
             if status.active:
                 raise MaintenanceUnderway(status)
-            state = scope.setdefault("state", {})
-            state[CHANGE_TOKEN_STATE_KEY] = token  # the member guard's read: remembered while this stands
             if status.upcoming:
-                state[BANNER_STATE_KEY] = status.upcoming
+                scope.setdefault("state", {})[BANNER_STATE_KEY] = status.upcoming
         await next_app(scope, receive, send)
 
 

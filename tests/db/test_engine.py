@@ -169,9 +169,9 @@ async def test_the_change_token_moves_when_maintenance_windows_change(database_u
 
 
 async def test_the_member_read_is_remembered_only_while_nothing_is_committed(database_url):
-    """``member_by_id(as_of=token)``: on SQLite the row read at a token is given again without a statement while
-    ``PRAGMA data_version`` still reads that token, and read afresh after any commit (a suspension counts from its
-    commit on). On PostgreSQL, and without a token, every call reads."""
+    """``member_by_id``: on SQLite the row is given again without its statement while ``PRAGMA data_version``
+    (read at each call) says nothing was committed, as a dict of the caller's own; after any commit, and inside a
+    transaction (its own uncommitted rows), it is read. On PostgreSQL every call reads."""
     from db import accounts
 
     member_id = await _member("00000041")
@@ -179,22 +179,28 @@ async def test_the_member_read_is_remembered_only_while_nothing_is_committed(dat
     reader = None if engine.is_postgres() else engine.engine()._reader()
     if reader is not None:
         reader.set_trace_callback(statements.append)
+
+    def member_reads() -> list[str]:
+        reads = [s for s in statements if "FROM member" in s]
+        statements.clear()
+        return reads
+
     try:
-        token = engine.change_token()
-        first = await accounts.member_by_id(member_id, as_of=token)
-        statements.clear()
-        again = await accounts.member_by_id(member_id, as_of=engine.change_token())
-        assert again == first and again is not first, "the same row, as a dict of its own"
+        first = await accounts.member_by_id(member_id)
+        member_reads()
+        again = await accounts.member_by_id(member_id)
+        assert again == first and again is not first
+        assert reader is None or not member_reads(), "nothing committed: no statement"
         again["status"] = "changed by the caller"
-        assert reader is None or not [s for s in statements if "FROM member" in s], "nothing committed: no read"
+        assert await accounts.member_by_id(member_id) == first, "a caller's change never reaches the memo"
         await Member.update({Member.status: "suspended"}).where(Member.id == member_id)  # another connection commits
-        statements.clear()
-        after = await accounts.member_by_id(member_id, as_of=engine.change_token())
-        assert after["status"] == "suspended", "a commit is seen by the very next read"
-        assert reader is None or [s for s in statements if "FROM member" in s], "read again after the commit"
-        statements.clear()
-        assert (await accounts.member_by_id(member_id))["status"] == "suspended"
-        assert reader is None or [s for s in statements if "FROM member" in s], "no token: always read"
+        member_reads()
+        assert (await accounts.member_by_id(member_id))["status"] == "suspended", "the very next call sees it"
+        assert reader is None or member_reads(), "read again after the commit"
+        async with engine.write_tx():
+            await Member.update({Member.status: "active"}).where(Member.id == member_id)
+            assert (await accounts.member_by_id(member_id))["status"] == "active", "the transaction's own row"
+        assert (await accounts.member_by_id(member_id))["status"] == "active"
     finally:
         if reader is not None:
             reader.set_trace_callback(None)

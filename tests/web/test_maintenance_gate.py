@@ -274,10 +274,7 @@ def test_the_calendar_window_moves_in_as_time_passes_without_a_read(app, client,
 
 def test_without_a_change_signal_the_gate_reads_on_every_request(app, client, window_reads, monkeypatch):
     """PostgreSQL with its listener gone (or never connected): nothing says whether the windows changed."""
-    import web.maintenance
-
     monkeypatch.setattr(stored, "change_token", lambda: None)
-    monkeypatch.setattr(web.maintenance, "change_token", lambda: None)
     for _ in range(3):
         assert client.get("/login").status_code == 200
     assert len(window_reads) == 3

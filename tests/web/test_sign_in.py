@@ -267,6 +267,32 @@ def test_suspension_ends_every_session_at_once(settings, client):
     assert response.status_code in (302, 303) and member_id
 
 
+def test_a_suspension_committed_while_a_request_arrives_refuses_that_request(settings, app, client):
+    """Committed after the request began (here while its form body arrives, before CSRF and the guard have read
+    it) and before the guard looks: the guard sees it. The member row is remembered per process on SQLite; it
+    must never be the row of an earlier moment than the guard's own."""
+    from db.tables import Member
+
+    member_id = make_member(settings)
+    sign_in(client, member_id)
+    token = csrf_token(client)
+    assert client.get("/home").status_code == 200  # the row is read (and remembered) before the suspension
+    inner, suspended = app.asgi_handler, []
+
+    async def body_after_a_suspension(scope, receive, send):
+        async def receive_body():
+            message = await receive()
+            if message["type"] == "http.request" and not suspended:
+                suspended.append(await Member.update({Member.status: "suspended"}).where(Member.id == member_id))
+            return message
+        await inner(scope, receive_body, send)
+
+    app.asgi_handler = body_after_a_suspension
+    response = client.post("/settings/password/strength", data={"_csrf_token": token, "new_password": "abc"},
+                           follow_redirects=False)
+    assert suspended and response.status_code in (302, 303, 401), response.status_code
+
+
 # --- item 23/24/26: CSRF on every auth route --------------------------------------------------
 
 AUTH_POSTS = ["/login/card", "/login/id", "/logout", "/recover", "/recover/code", "/recover/password",
