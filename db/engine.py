@@ -8,6 +8,7 @@ PostgreSQL (where use cases take row locks with ``lock_rows()`` or use condition
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import sqlite3
 import threading
@@ -142,9 +143,97 @@ class _ChangeListener:
             await connection.close()
 
 
+class _Readers:
+    """PostgreSQL: the connections ``fetch`` reads on outside a transaction, per event loop, at most ``size``
+    open at once. A read takes an idle one, or opens one while fewer than ``size`` are open, or else waits for
+    one (first come, first served). A connection is reused only after a read that ended normally: after an
+    error or a cancellation it is closed, and its place goes to the next reader. asyncpg's pool does this job
+    for every other statement, but its checkout and return cost about as much CPU as the read itself (a
+    timeout wrapper, a queue and a shielded task per use); here they are a list's pop and append."""
+
+    def __init__(self) -> None:
+        self.dsn = ""
+        self.size = 0
+        self.loops: dict[Any, tuple[list, collections.deque, list[int]]] = {}  #: loop → idle, waiters, [open]
+
+    def start(self, dsn: str, size: int) -> None:
+        self.dsn, self.size = dsn, size
+        self.loops.setdefault(asyncio.get_running_loop(), ([], collections.deque(), [0]))
+
+    def active(self) -> bool:
+        return asyncio.get_running_loop() in self.loops
+
+    async def fetch(self, statement: str, args: tuple) -> list:
+        idle, waiters, count = kept = self.loops[asyncio.get_running_loop()]
+        connection = await self._acquire(*kept)  # None: a place to open a new one in
+        try:
+            if connection is None:
+                connection = await _connect(self.dsn)
+            rows = await connection.fetch(statement, *args)
+        except BaseException:
+            if connection is not None:
+                connection.terminate()  # whatever state it was left in, it is not reused
+            self._free_place(*kept)
+            raise
+        self._give_back(connection, idle, waiters)
+        return rows
+
+    async def _acquire(self, idle: list, waiters: collections.deque, count: list[int]) -> Any:
+        while idle:
+            connection = idle.pop()
+            if not connection.is_closed():
+                return connection
+            count[0] -= 1  # lost while idle (the server restarted, say)
+        if count[0] < self.size:
+            count[0] += 1
+            return None
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a connection or a place just as it was cancelled
+                if waiter.result() is None:
+                    self._free_place(idle, waiters, count)
+                else:
+                    self._give_back(waiter.result(), idle, waiters)
+            raise
+
+    @staticmethod
+    def _give_back(connection: Any, idle: list, waiters: collections.deque) -> None:
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        idle.append(connection)
+
+    @staticmethod
+    def _free_place(idle: list, waiters: collections.deque, count: list[int]) -> None:
+        """A connection was closed or never opened: its place goes to the first reader still waiting."""
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        count[0] -= 1
+
+    async def stop(self) -> None:
+        idle, _, _ = self.loops.pop(asyncio.get_running_loop(), ([], None, None))
+        for connection in idle:
+            await connection.close()
+
+
+async def _connect(dsn: str) -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(dsn)
+
+
 _engine: Engine | None = None
 _pool_max = 0
 _listener = _ChangeListener()
+_readers = _Readers()
 
 
 def engine_from_url(url: str, *, root: Path | None = None) -> Engine:
@@ -240,9 +329,8 @@ async def fetch(sql: str, *args: Any, tuples: bool = False) -> list:
                     return cursor.execute(statement, args).fetchall()
                 finally:
                     cursor.close()
-        elif isinstance(db, PostgresEngine) and db.pool is not None:
-            async with db.pool.acquire() as connection:
-                rows = await connection.fetch(statement, *args)
+        elif isinstance(db, PostgresEngine) and _readers.active():
+            rows = await _readers.fetch(statement, args)
             return [tuple(row) for row in rows] if tuples else [dict(row) for row in rows]
     rows = await db.run_querystring(QueryString(sql, *args))
     if tuples:
@@ -289,6 +377,7 @@ async def start() -> None:
         return
     if _pool_max:
         await db.start_connection_pool(min_size=1, max_size=_pool_max, reset=_keep_session)
+        _readers.start(db.config["dsn"], _pool_max)
     await _listener.start(db.config["dsn"])
 
 
@@ -296,6 +385,7 @@ async def stop() -> None:
     db = engine()
     if isinstance(db, PostgresEngine):
         await _listener.stop()
+        await _readers.stop()
         if _pool_max:
             await db.close_connection_pool()
 

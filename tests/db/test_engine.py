@@ -204,3 +204,52 @@ async def test_the_member_read_is_remembered_only_while_nothing_is_committed(dat
     finally:
         if reader is not None:
             reader.set_trace_callback(None)
+
+
+async def _readers_open() -> int:
+    """How many of this loop's ``fetch`` connections are open or being opened (PostgreSQL)."""
+    return engine._readers.loops[asyncio.get_running_loop()][2][0]
+
+
+async def test_pooled_reads_share_a_few_connections_and_survive_errors_cancels_and_losses(database_url):
+    """PostgreSQL: ``fetch`` outside a transaction reads on connections of its own, at most ``pool_max`` at a time.
+    More readers than that wait their turn (and all get their rows); a read that fails or is cancelled, while
+    reading or while waiting, gives its place back; a connection lost while idle is replaced."""
+    if not engine.is_postgres():
+        pytest.skip("SQLite reads on one kept connection per thread")
+    engine.configure(database_url, pool_max=2)
+    await engine.start()
+    try:
+        slow = "SELECT {}::int AS n, pg_sleep(0.05)::text AS slept"
+        rows = await asyncio.gather(*(engine.fetch(slow, n) for n in range(7)))
+        assert [r[0]["n"] for r in rows] == list(range(7))
+        assert await _readers_open() == 2
+        backends = await engine.fetch("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+                                      " AND query LIKE {}", "%pg_sleep(0.05)%")
+        assert backends[0]["n"] <= 2, "seven reads, two connections"
+
+        with pytest.raises(Exception):
+            await engine.fetch("SELECT 1 / {}::int AS n", 0)
+        assert await engine.fetch("SELECT 1 / {}::int AS n", 1) == [{"n": 1}]
+
+        long = asyncio.create_task(engine.fetch("SELECT pg_sleep(5)::text AS slept, {}::int AS n", 1))
+        other = asyncio.create_task(engine.fetch("SELECT pg_sleep(5)::text AS slept, {}::int AS n", 2))
+        waiting = asyncio.create_task(engine.fetch("SELECT {}::int AS n", 3))  # no place left: it waits
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        waiting.cancel()
+        long.cancel()
+        other.cancel()
+        for task in (long, other, waiting):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert await _readers_open() == 0, "cancelled reads closed their connections and gave their places back"
+        assert await asyncio.wait_for(engine.fetch("SELECT {}::int AS n", 4), 5) == [{"n": 4}]
+
+        idle = engine._readers.loops[asyncio.get_running_loop()][0]
+        assert len(idle) == 1
+        idle[0].terminate()  # lost while idle (a server restart, say)
+        assert await engine.fetch("SELECT {}::int AS n", 5) == [{"n": 5}]
+        assert await _readers_open() == 1
+    finally:
+        await engine.stop()
