@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
+from db.accounts import member_by_id
 from db.engine import fetch
 from db.tables import LedgerEntry
 from domain.errors import DomainError
@@ -103,6 +104,12 @@ MONTHS_SQL = (
     " FROM contract c WHERE c.member = {} ORDER BY c.id DESC LIMIT 1"
 )
 HIDDEN_KINDS = ("interest_charge", "late_charge")  #: shown inside each repayment's split, not as rows
+#: a page (``{page}``: its query) beside the member's standing: one row per ledger row, or one row of NULLs after
+#: the standing when the page is empty; none when there is no such member
+MEMBER_AND_PAGE_SQL = (
+    "SELECT m.id, m.status, m.session_epoch, p.* FROM member m LEFT JOIN ({page}) p ON 1 = 1 WHERE m.id = {{}}"
+    " ORDER BY p.id DESC"
+)
 
 
 async def page(member_id: int, *, before: int | None = None, month: tuple[int, int] | None = None,
@@ -112,6 +119,12 @@ async def page(member_id: int, *, before: int | None = None, month: tuple[int, i
     Without a kind filter the hidden kinds are excluded with NOT IN, so the planner walks the index
     (contract, id) backwards and stops after ``size + 1`` rows whatever the ledger's length.
     """
+    sql, args = _page_query(member_id, before, month, kind, size)
+    return _page(await fetch(sql, *args, tuples=True), size)
+
+
+def _page_query(member_id: int, before: int | None, month: tuple[int, int] | None, kind: str | None,
+                size: int) -> tuple[str, list]:
     sql = ["SELECT id, kind, value_date, amount, principal, interest, late_charge, principal_after"
            " FROM ledger_entry WHERE contract = " + CONTRACT_OF_MEMBER]
     args: list = [member_id]
@@ -127,7 +140,10 @@ async def page(member_id: int, *, before: int | None = None, month: tuple[int, i
         args += [date(year, mon, 1), date(year, mon, _calendar.monthrange(year, mon)[1])]
     sql.append(" ORDER BY id DESC LIMIT {}")
     args.append(size + 1)
-    rows = await fetch("".join(sql), *args, tuples=True)
+    return "".join(sql), args
+
+
+def _page(rows: list[tuple], size: int) -> HistoryPage:
     more = len(rows) > size
     rows = rows[:size]
     return HistoryPage([_row(*r) for r in rows], rows[-1][0] if more else None)
@@ -216,3 +232,22 @@ async def view(member_id: int, *, month: str = "", kind: str = "", before: str =
         return HistoryView(HistoryPage([], None), listed, "", "", None, error.message)
     rows = await page(member_id, before=cursor, month=parsed_month, kind=parsed_kind, size=size)
     return HistoryView(rows, listed, month, kind, cursor)
+
+
+async def member_and_view(member_id: int, *, month: str = "", kind: str = "", before: str = "",
+                          size: int = 20) -> tuple[dict | None, HistoryView]:
+    """The member's standing (id, status, session_epoch: what the member guard checks) and ``view(...,
+    with_months=False)``, in one statement: the page's rows come joined to the member's row (None: no such
+    member). One round trip instead of the guard's and the page's (``web.guards``)."""
+    try:
+        parsed_month, parsed_kind, cursor = parse_month(month), parse_kind(kind), parse_before(before)
+    except HistoryFilterError as error:
+        return await member_by_id(member_id), HistoryView(HistoryPage([], None), [], "", "", None, error.message)
+    sql, args = _page_query(member_id, cursor, parsed_month, parsed_kind, size)
+    rows = await fetch(MEMBER_AND_PAGE_SQL.format(page=sql), *args, member_id, tuples=True)
+    if not rows:
+        return None, HistoryView(HistoryPage([], None), [], month, kind, cursor)
+    member_id, status, epoch = rows[0][:3]
+    page_rows = [row[3:] for row in rows if row[3] is not None]
+    return ({"id": member_id, "status": status, "session_epoch": epoch},
+            HistoryView(_page(page_rows, size), [], month, kind, cursor))

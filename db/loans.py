@@ -78,15 +78,27 @@ def to_entry(row: dict) -> Entry:
     )
 
 
-#: the contract, its member's standing and the id of its last ledger row, in one query
-ACCOUNT_SQL = (
-    "SELECT c.*, m.name AS member_name, m.member_no AS member_no, m.points AS points, m.status AS member_status,"
+#: an account's row: the contract, its member's figures, how many contracts the member has had, the id of its
+#: last ledger row and its queued transfers' total (``c`` is the contract, ``m`` its member)
+ACCOUNT_COLUMNS = (
+    "c.*, m.name AS member_name, m.member_no AS member_no, m.points AS points, m.status AS member_status,"
     " m.status_reason AS member_status_reason, m.email_verified AS email_verified,"
     " (SELECT COUNT(*) FROM contract o WHERE o.member = c.member) AS contracts,"
     " (SELECT MAX(e.id) FROM ledger_entry e WHERE e.contract = c.id) AS last_entry_id,"
     " (SELECT COALESCE(SUM(t.amount), 0) FROM transfer t WHERE t.contract = c.id AND t.status = 'queued')"
     " AS queued_total"
-    " FROM contract c JOIN member m ON m.id = c.member WHERE c.member = {} ORDER BY c.id DESC LIMIT 1"
+)
+#: the member's latest contract's account row, in one query
+ACCOUNT_SQL = (
+    f"SELECT {ACCOUNT_COLUMNS} FROM contract c JOIN member m ON m.id = c.member WHERE c.member = {{}}"
+    " ORDER BY c.id DESC LIMIT 1"
+)
+#: the same, read from the member: one row while the member exists (contract columns NULL without a contract),
+#: headed by what the member guard checks (``standing``)
+MEMBER_ACCOUNT_SQL = (
+    f"SELECT m.id AS standing_id, m.status AS standing_status, m.session_epoch AS standing_epoch, {ACCOUNT_COLUMNS}"
+    " FROM member m LEFT JOIN contract c ON c.id = (SELECT MAX(o.id) FROM contract o WHERE o.member = m.id)"
+    " WHERE m.id = {}"
 )
 
 
@@ -101,10 +113,27 @@ async def account_for_member(member_id: int, now: datetime, policy: LoanPolicy, 
     rows = await fetch(ACCOUNT_SQL + lock_clause, member_id)  # one round trip on the common path
     if not rows:
         return None
-    contract = rows[0]
-    member = {"name": contract["member_name"], "member_no": contract["member_no"], "points": contract["points"],
-              "status": contract["member_status"], "status_reason": contract["member_status_reason"]}
-    return await _account(contract, member, now, policy, None if lock else int(contract["queued_total"]))
+    return await account_of(rows[0], now, policy, queued=not lock)
+
+
+async def member_and_account(member_id: int) -> tuple[dict | None, dict | None]:
+    """The member's standing (id, status, session_epoch: what the member guard checks) and their account's row
+    for ``account_of``, in one statement: (None, None) when there is no such member, (standing, None) when the
+    member has no contract. One round trip instead of the guard's and the page's (``web.guards``)."""
+    rows = await fetch(MEMBER_ACCOUNT_SQL, member_id)
+    if not rows:
+        return None, None
+    row = rows[0]
+    standing = {"id": row["standing_id"], "status": row["standing_status"], "session_epoch": row["standing_epoch"]}
+    return standing, (row if row["id"] is not None else None)
+
+
+async def account_of(row: dict, now: datetime, policy: LoanPolicy, *, queued: bool = True) -> Account:
+    """The account as of ``now`` from a row of ``ACCOUNT_SQL`` or ``MEMBER_ACCOUNT_SQL`` (``queued=False``: its
+    queued transfers' total is not to be trusted, as when it was read under the row lock)."""
+    member = {"name": row["member_name"], "member_no": row["member_no"], "points": row["points"],
+              "status": row["member_status"], "status_reason": row["member_status_reason"]}
+    return await _account(row, member, now, policy, int(row["queued_total"]) if queued else None)
 
 
 async def _account(contract: dict, member: dict, now: datetime, policy: LoanPolicy,

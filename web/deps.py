@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
@@ -20,7 +21,7 @@ from db.transfers import TransferContext
 from domain.business_days import BusinessCalendar
 from domain.policy import LoanPolicy
 from domain.simulator import OutcomeCache, SimulatorLimits
-from web.guards import MEMBER_STATE_KEY
+from web.guards import MEMBER_STATE_KEY, READ_STATE_KEY
 from web.render import PieceMemo
 
 
@@ -38,11 +39,11 @@ async def provide_member(request: Request, now: NamedDependency[datetime]) -> di
     return member
 
 
-def signed_in(request: Request) -> tuple[dict, datetime]:
-    """The signed-in member's row (the one ``requires_member`` read for this request) and the clock's now, for
-    the pieces htmx asks for most often (home figures, history rows): resolving the ``member`` and ``now``
-    dependencies costs Litestar more than these two look-ups. Member routes only (the guard ran)."""
-    return request.scope["state"][MEMBER_STATE_KEY], request.app.state.clock.now()
+def read_with_member(request: Request) -> tuple[Any, datetime]:
+    """What the route's own read gave when the member guard made it (``READ_WITH_MEMBER``), and the clock's now:
+    for the pieces htmx asks for most often (home figures, history rows), where resolving dependencies costs
+    Litestar more than the piece. Routes with such a read only (the guard ran)."""
+    return request.scope["state"][READ_STATE_KEY], request.app.state.clock.now()
 
 
 def provide_now(request: Request) -> datetime:

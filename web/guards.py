@@ -18,10 +18,17 @@ if TYPE_CHECKING:
     from litestar import Litestar
 
 MEMBER_STATE_KEY = "member_row"
+#: route ``opt``: ``async (connection, member_id) -> (standing, read)``, a read of the route's own that also gives
+#: the member's standing (a dict with at least id, status and session_epoch; None: no such member) from the same
+#: statement, so that the guard and the route share one round trip; ``read`` is kept under ``READ_STATE_KEY``
+READ_WITH_MEMBER = "read_with_member"
+READ_STATE_KEY = "read_with_member"
 
 
-async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """A signed-in member whose session is within the idle and absolute timeouts; it slides the idle one."""
+async def requires_member(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """A signed-in member whose session is within the idle and absolute timeouts; it slides the idle one.
+    The member's row is read here (``MEMBER_STATE_KEY``: the ``member`` dependency's), or, on a route with a
+    ``READ_WITH_MEMBER`` read, only their standing, beside what the route shows."""
     session = connection.scope.get("session") or {}
     if not session.get("member_id"):
         raise NotAuthorizedException("ログインしてください。")
@@ -29,12 +36,19 @@ async def requires_member(connection: ASGIConnection, _: BaseRouteHandler) -> No
     if session_expired(session, now, connection.app.state.settings):
         connection.clear_session()
         raise NotAuthorizedException("一定時間操作がなかったため、ログアウトしました。", extra={"expired": True})
-    member = await accounts.member_by_id(int(session["member_id"]))
+    read_with_member = handler.opt.get(READ_WITH_MEMBER)
+    if read_with_member is None:
+        member = await accounts.member_by_id(int(session["member_id"]))
+    else:
+        member, read = await read_with_member(connection, int(session["member_id"]))
     if member is None or member["status"] == "suspended" or member["session_epoch"] != session.get("epoch", 0):
         # suspended, or every session was ended (password reset, PIN reissue): this one too
         connection.clear_session()
         raise NotAuthorizedException("ログインしてください。")
-    connection.scope.setdefault("state", {})[MEMBER_STATE_KEY] = member  # the ``member`` dependency's row
+    if read_with_member is None:
+        connection.scope.setdefault("state", {})[MEMBER_STATE_KEY] = member  # the ``member`` dependency's row
+    else:
+        connection.scope.setdefault("state", {})[READ_STATE_KEY] = read
     refresh = connection.app.state.settings.session_seen_refresh_seconds
     if (now - datetime.fromisoformat(session["seen_at"])).total_seconds() >= refresh:
         session["seen_at"] = now.isoformat()

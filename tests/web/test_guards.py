@@ -4,11 +4,13 @@ them, and the first refusal still stops the request."""
 from __future__ import annotations
 
 from litestar import Request, get
+from litestar.di import NamedDependency, Provide
 from litestar.testing import TestClient
 
 from tests.conftest import _test_login, make_member, sign_in
 from web.app import create_app
-from web.guards import requires_member
+from web.deps import provide_member, read_with_member
+from web.guards import READ_WITH_MEMBER, requires_member
 
 SEEN: list[tuple[str, object, object]] = []
 
@@ -38,3 +40,59 @@ def test_each_guard_gets_the_handler_itself_in_order_and_a_refusal_stops_the_res
     assert [name for name, *_ in SEEN] == ["first", "second"]
     for _, handler, routed in SEEN:
         assert handler is routed, "the registered handler itself, not a copy made per guard call"
+
+
+def _routes_reading_with_the_member(app) -> list[str]:
+    return sorted(route.path for route in app.routes for handler in getattr(route, "route_handlers", ())
+                  if READ_WITH_MEMBER in handler.opt)
+
+
+def test_routes_that_read_with_the_member_refuse_exactly_as_the_guard_does(settings):
+    """A route whose own read also gives the member's standing (one statement for the guard and the page)
+    passes a signed-in member, and refuses a suspended member and a session ended everywhere, like every other
+    member route; the member's full row is not put where the ``member`` dependency would take it from."""
+    from db.tables import Member
+    from tests.conftest import run
+
+    app = create_app(settings, extra_route_handlers=[_test_login])
+    paths = _routes_reading_with_the_member(app)
+    assert paths == ["/history/rows", "/home/summary"]
+    member_id = make_member(settings)
+    with TestClient(app, base_url="http://testserver.local") as client:
+        sign_in(client, member_id)
+        for path in paths:
+            assert client.get(path).status_code == 200, path
+        run(Member.update({Member.session_epoch: Member.session_epoch + 1}).where(Member.id == member_id).run())
+        for path in paths:  # every session ended (password reset, PIN reissue): this one too
+            assert client.get(path, follow_redirects=False).status_code in (302, 303, 401), path
+            sign_in(client, member_id)  # the new session carries the new epoch
+            assert client.get(path).status_code == 200, path
+            run(Member.update({Member.session_epoch: Member.session_epoch + 1}).where(Member.id == member_id).run())
+        sign_in(client, member_id)
+        run(Member.update({Member.status: "suspended"}).where(Member.id == member_id).run())
+        for path in paths:
+            assert client.get(path, follow_redirects=False).status_code in (302, 303, 401), path
+            sign_in(client, member_id)
+
+
+def test_a_route_that_reads_with_the_member_leaves_the_member_dependency_its_own_read(settings):
+    """The standing read beside a page is not the member's row: a handler there that asks for ``member`` gets
+    the row read in full."""
+    seen = []
+
+    async def read(connection, member_id):
+        return {"id": member_id, "status": "active", "session_epoch": 0}, "the page's rows"
+
+    @get("/_test/read-with-member", opt={READ_WITH_MEMBER: read}, guards=[requires_member], media_type="text/plain",
+         dependencies={"member": Provide(provide_member)})
+    async def reading(request: Request, member: NamedDependency[dict]) -> str:
+        seen.append((member, read_with_member(request)[0]))
+        return "ok"
+
+    app = create_app(settings, extra_route_handlers=[_test_login, reading])
+    member_id = make_member(settings)
+    with TestClient(app, base_url="http://testserver.local") as client:
+        sign_in(client, member_id)
+        assert client.get("/_test/read-with-member").text == "ok"
+    (member, page), = seen
+    assert member["id"] == member_id and member["name"] == "山田 太郎" and page == "the page's rows"

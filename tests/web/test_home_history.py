@@ -188,3 +188,29 @@ def test_history_of_a_member_with_few_rows_has_no_more_link(demo):
     page = client.get("/history").text
     assert len(_history_ids(page)) == 1 and "もっと見る" not in page
     assert BULK_ROWS > 20
+
+
+def test_the_pieces_read_with_the_guard_show_what_the_pages_show(demo, settings):
+    """``/home/summary`` and ``/history/rows`` read their rows in the member guard's statement (one round trip);
+    for every demo member, and for a member without a contract, they show exactly what ``/home`` and
+    ``/history`` (read on their own) show, with each filter and page."""
+    from db.tables import Contract
+    from tests.conftest import make_member
+
+    client, ids = demo
+    without = make_member(settings, card_number="9999888877", web_id="nocontract1", email="none@example.jp")
+    run(Contract.delete().where(Contract.member == without).run())
+    for name, member_id in {**ids, "without a contract": without}.items():
+        client.cookies.clear()
+        sign_in(client, member_id)
+        piece = client.get("/home/summary", headers=HTMX).text
+        assert figures(piece) == figures(client.get("/home").text), name
+        assert ("ご契約の情報が見つかりません" in piece) == (member_id == without), name
+        newest = _history_ids(client.get("/history").text)
+        queries = ["", "kind=repayment", "kind=borrowing", "kind=correction", "month=2026-10"]
+        if len(newest) == 20:
+            queries.append(f"before={newest[-1]}")
+        for query in queries:
+            rows = client.get(f"/history/rows?{query}", headers=HTMX)
+            assert rows.status_code == 200, (name, query)
+            assert _history_ids(rows.text) == _history_ids(client.get(f"/history?{query}").text), (name, query)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, get
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -10,7 +11,8 @@ from litestar.response import Response, Template
 
 from db import history
 from web import render
-from web.deps import signed_in
+from web.deps import read_with_member
+from web.guards import READ_WITH_MEMBER
 from web.history_rows import history_piece
 
 
@@ -24,13 +26,18 @@ async def show_history(request: Request, member: NamedDependency[dict], month: F
                        status=400 if view.error else 200)
 
 
-@get("/history/rows")
-async def history_rows(request: Request, month: FromQuery[str] = "", kind: FromQuery[str] = "",
-                       before: FromQuery[str] = "") -> Response:
-    """The next rows and a new もっと見る, swapped in place of the old one."""
-    member, _ = signed_in(request)
-    size = request.app.state.settings.history_page_size
-    view = await history.view(member["id"], month=month, kind=kind, before=before, size=size, with_months=False)
+async def _member_and_rows(connection: ASGIConnection, member_id: int) -> tuple[dict | None, history.HistoryView]:
+    query = connection.query_params
+    return await history.member_and_view(member_id, month=query.get("month", ""), kind=query.get("kind", ""),
+                                         before=query.get("before", ""),
+                                         size=connection.app.state.settings.history_page_size)
+
+
+@get("/history/rows", opt={READ_WITH_MEMBER: _member_and_rows})
+async def history_rows(request: Request) -> Response:
+    """The next rows and a new もっと見る, swapped in place of the old one (``month``, ``kind``, ``before``: as on
+    the page). The rows come with the member guard's read (one statement)."""
+    view, _ = read_with_member(request)
     return render.built(history_piece(view), status=400 if view.error else 200)
 
 
