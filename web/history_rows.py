@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from db.history import HistoryRow, HistoryView
+from db.history import RECEIPT_KINDS, HistoryRow, HistoryView
 from web.filters import jdate
 
 KIND_LABELS = {
@@ -43,29 +43,30 @@ def _day(value: date) -> str:
     return f'<time datetime="{value.isoformat()}">{jdate(value)}</time>'
 
 
+#: each kind's markup around a row's id and day: the label is ours, written once per kind (a KeyError for a kind
+#: that is not ours: nothing from the database is written raw)
+_PARTS = {
+    kind: (f'<li class="entry entry-{kind}" id="entry-',
+           '" data-testid="history-row" data-value="',
+           '">\n  <div class="entry-head">\n    ',
+           f'\n    <span class="kind">{label}</span>\n  </div>\n  <div class="entry-body">\n'
+           '    <span class="amount" data-testid="history-amount" data-value="')
+    for kind, label in KIND_LABELS.items()
+}
+
+
 def _row(row: HistoryRow) -> str:
-    kind = row.kind
-    label = KIND_LABELS[kind]  # a KeyError for a kind that is not ours: nothing from the database is written raw
-    principal = row.principal
-    receipt = row.has_receipt
+    entry, kind, day, amount, principal, interest, late_charge, after = row
+    opening, data_value, head, body = _PARTS[kind]
+    receipt = kind in RECEIPT_KINDS
     sign = "−" if principal < 0 or receipt else ("＋" if principal > 0 else "")
-    entry = row.id
     html = (
-        f'<li class="entry entry-{kind}" id="entry-{entry}" data-testid="history-row" data-value="{entry}">\n'
-        '  <div class="entry-head">\n'
-        f'    {_day(row.value_date)}\n'
-        f'    <span class="kind">{label}</span>\n'
-        '  </div>\n'
-        '  <div class="entry-body">\n'
-        f'    <span class="amount" data-testid="history-amount" data-value="{row.amount}">{sign}{row.amount:,}円</span>\n'
-        f'    <span class="after">残高 <span data-testid="history-balance" data-value="{row.balance_after}">'
-        f'{row.balance_after:,}円</span></span>\n'
+        f'{opening}{entry}{data_value}{entry}{head}{_day(day)}{body}{amount}">{sign}{amount:,}円</span>\n'
+        f'    <span class="after">残高 <span data-testid="history-balance" data-value="{after}">{after:,}円</span></span>\n'
         '  </div>\n'
     )
     if receipt:
-        late = f" ／ 遅延損害金 {row.late_charge:,}円" if row.late_charge else ""
-        html += (
-            f'  <p class="split">元金 {-principal:,}円 ／ 利息 {row.interest:,}円{late}</p>\n'
-            f'  <a class="receipt-link" href="/history/{entry}/receipt">受取証書を見る</a>\n'
-        )
+        late = f" ／ 遅延損害金 {late_charge:,}円" if late_charge else ""
+        return (f'{html}  <p class="split">元金 {-principal:,}円 ／ 利息 {interest:,}円{late}</p>\n'
+                f'  <a class="receipt-link" href="/history/{entry}/receipt">受取証書を見る</a>\n</li>\n')
     return html + "</li>\n"
