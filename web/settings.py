@@ -63,7 +63,7 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
     trusted_proxies: tuple[str, ...] = ()  #: peers whose X-Forwarded-For is believed
     public_origin: str = ""  #: e.g. https://kaiin.example.jp; defaults to http://HOST:PORT
-    db_pool_max: int = 10  #: PostgreSQL connections per process; 0 = no pool
+    db_pool_max: int = 10  #: PostgreSQL: the pool's connections per process, and as many for plain reads; 0 = no pool
     workers: int = 1  #: server processes for `kaiin serve`
     bench_routes: bool = False  #: adds /_bench/floor, the trivial route benchmarks compare against
 
