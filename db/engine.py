@@ -144,84 +144,100 @@ class _ChangeListener:
 
 
 class _Readers:
-    """PostgreSQL: the connections ``fetch`` reads on outside a transaction, per event loop, at most ``size``
-    open at once. A read takes an idle one, or opens one while fewer than ``size`` are open, or else waits for
-    one (first come, first served). A connection is reused only after a read that ended normally: after an
-    error or a cancellation it is closed, and its place goes to the next reader. asyncpg's pool does this job
-    for every other statement, but its checkout and return cost about as much CPU as the read itself (a
-    timeout wrapper, a queue and a shielded task per use); here they are a list's pop and append."""
+    """PostgreSQL: the connections ``fetch`` reads on outside a transaction, for one event loop (each running app
+    has its own), at most ``size`` open at once. A read takes an idle one, or opens one while fewer than ``size``
+    are open, or else waits for one (first come, first served). After a read that ended normally, or with an
+    error from the server (the session outside a transaction is as clean as before), the connection is reused;
+    after a cancellation or a lost connection it is closed, and its place goes to the next reader. asyncpg's
+    pool does this job for every other statement, but its checkout and return cost about as much CPU as the
+    read itself (a timeout wrapper, a queue and a shielded task per use); here they are a list's pop and append.
+    Once stopped, a read still under way closes its connection instead of giving it back."""
 
-    def __init__(self) -> None:
-        self.dsn = ""
-        self.size = 0
-        self.loops: dict[Any, tuple[list, collections.deque, list[int]]] = {}  #: loop → idle, waiters, [open]
-
-    def start(self, dsn: str, size: int) -> None:
+    def __init__(self, dsn: str, size: int) -> None:
         self.dsn, self.size = dsn, size
-        self.loops.setdefault(asyncio.get_running_loop(), ([], collections.deque(), [0]))
-
-    def active(self) -> bool:
-        return asyncio.get_running_loop() in self.loops
+        self.idle: list = []
+        self.waiters: collections.deque = collections.deque()
+        self.places = 0  #: connections open or being opened
+        self.stopped = False
 
     async def fetch(self, statement: str, args: tuple) -> list:
-        idle, waiters, count = kept = self.loops[asyncio.get_running_loop()]
-        connection = await self._acquire(*kept)  # None: a place to open a new one in
+        import asyncpg
+
+        connection = await self._acquire()  # None: a place to open a new one in
         try:
             if connection is None:
                 connection = await _connect(self.dsn)
             rows = await connection.fetch(statement, *args)
-        except BaseException:
-            if connection is not None:
-                connection.terminate()  # whatever state it was left in, it is not reused
-            self._free_place(*kept)
+        except asyncpg.PostgresError:  # the server's answer (or a value it cannot take): the connection is fine
+            if connection is None or connection.is_closed():
+                self._close(connection)
+            else:
+                self._give_back(connection)
             raise
-        self._give_back(connection, idle, waiters)
+        except BaseException:
+            self._close(connection)  # whatever state it was left in (a cancelled read, say), it is not reused
+            raise
+        self._give_back(connection)
         return rows
 
-    async def _acquire(self, idle: list, waiters: collections.deque, count: list[int]) -> Any:
-        while idle:
-            connection = idle.pop()
+    async def _acquire(self) -> Any:
+        while self.idle:
+            connection = self.idle.pop()
             if not connection.is_closed():
                 return connection
-            count[0] -= 1  # lost while idle (the server restarted, say)
-        if count[0] < self.size:
-            count[0] += 1
+            self.places -= 1  # lost while idle (the server restarted, say)
+        if self.places < self.size:
+            self.places += 1
             return None
         waiter = asyncio.get_running_loop().create_future()
-        waiters.append(waiter)
+        self.waiters.append(waiter)
         try:
             return await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():  # handed a connection or a place just as it was cancelled
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:  # handed one just then
                 if waiter.result() is None:
-                    self._free_place(idle, waiters, count)
+                    self._close(None)
                 else:
-                    self._give_back(waiter.result(), idle, waiters)
+                    self._give_back(waiter.result())
             raise
 
-    @staticmethod
-    def _give_back(connection: Any, idle: list, waiters: collections.deque) -> None:
-        while waiters:
-            waiter = waiters.popleft()
+    def _give_back(self, connection: Any) -> None:
+        if self.stopped:
+            self._close(connection)
+            return
+        while self.waiters:
+            waiter = self.waiters.popleft()
             if not waiter.done():
                 waiter.set_result(connection)
                 return
-        idle.append(connection)
+        self.idle.append(connection)
 
-    @staticmethod
-    def _free_place(idle: list, waiters: collections.deque, count: list[int]) -> None:
-        """A connection was closed or never opened: its place goes to the first reader still waiting."""
-        while waiters:
-            waiter = waiters.popleft()
+    def _close(self, connection: Any) -> None:
+        """``connection`` (None: one never opened) is closed: its place goes to the first reader still waiting."""
+        if connection is not None:
+            connection.terminate()
+        while self.waiters and not self.stopped:
+            waiter = self.waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
-        count[0] -= 1
+        self.places -= 1
 
     async def stop(self) -> None:
-        idle, _, _ = self.loops.pop(asyncio.get_running_loop(), ([], None, None))
+        import asyncpg
+
+        self.stopped = True
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(asyncpg.InterfaceError("the database connections are closed (shutting down)"))
+        idle, self.idle = self.idle, []
         for connection in idle:
-            await connection.close()
+            try:
+                await connection.close(timeout=5)
+            except Exception:  # closing politely failed: drop it
+                connection.terminate()
+            self.places -= 1
 
 
 async def _connect(dsn: str) -> Any:
@@ -233,7 +249,7 @@ async def _connect(dsn: str) -> Any:
 _engine: Engine | None = None
 _pool_max = 0
 _listener = _ChangeListener()
-_readers = _Readers()
+_readers: dict[Any, _Readers] = {}  #: event loop → its read connections
 
 
 def engine_from_url(url: str, *, root: Path | None = None) -> Engine:
@@ -329,8 +345,8 @@ async def fetch(sql: str, *args: Any, tuples: bool = False) -> list:
                     return cursor.execute(statement, args).fetchall()
                 finally:
                     cursor.close()
-        elif isinstance(db, PostgresEngine) and _readers.active():
-            rows = await _readers.fetch(statement, args)
+        elif isinstance(db, PostgresEngine) and (readers := _readers.get(asyncio.get_running_loop())) is not None:
+            rows = await readers.fetch(statement, args)
             return [tuple(row) for row in rows] if tuples else [dict(row) for row in rows]
     rows = await db.run_querystring(QueryString(sql, *args))
     if tuples:
@@ -377,7 +393,7 @@ async def start() -> None:
         return
     if _pool_max:
         await db.start_connection_pool(min_size=1, max_size=_pool_max, reset=_keep_session)
-        _readers.start(db.config["dsn"], _pool_max)
+        _readers.setdefault(asyncio.get_running_loop(), _Readers(db.config["dsn"], _pool_max))
     await _listener.start(db.config["dsn"])
 
 
@@ -385,7 +401,9 @@ async def stop() -> None:
     db = engine()
     if isinstance(db, PostgresEngine):
         await _listener.stop()
-        await _readers.stop()
+        readers = _readers.pop(asyncio.get_running_loop(), None)
+        if readers is not None:
+            await readers.stop()
         if _pool_max:
             await db.close_connection_pool()
 

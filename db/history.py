@@ -103,6 +103,7 @@ MONTHS_SQL = (
     " (SELECT e.value_date FROM ledger_entry e WHERE e.contract = c.id ORDER BY e.value_date DESC LIMIT 1) AS last"
     " FROM contract c WHERE c.member = {} ORDER BY c.id DESC LIMIT 1"
 )
+MAX_ROW_ID = 2**31 - 1  #: row ids are ``serial`` (32-bit) on PostgreSQL
 HIDDEN_KINDS = ("interest_charge", "late_charge")  #: shown inside each repayment's split, not as rows
 #: a page (``{page}``: its query) beside the member's standing: one row per ledger row, or one row of NULLs after
 #: the standing when the page is empty; none when there is no such member
@@ -176,6 +177,8 @@ def _day(value: date | str) -> date:
 
 async def receipt(member_id: int, entry_id: int) -> Receipt | None:
     """The receipt for one of the member's payments; None when it is not theirs or not a payment."""
+    if not 0 < entry_id <= MAX_ROW_ID:  # no row's id (and PostgreSQL refuses it for an integer column)
+        return None
     row = await LedgerEntry.select(
         LedgerEntry.all_columns(), LedgerEntry.contract.contract_no, LedgerEntry.contract.opened_on,
         LedgerEntry.contract.credit_limit, LedgerEntry.contract.member.name, LedgerEntry.contract.member.member_no,
@@ -213,10 +216,11 @@ class HistoryView:
 
 
 def parse_before(text: str | None) -> int | None:
-    """The keyset cursor: '' → None (the newest page); ASCII digits only, a positive row id."""
+    """The keyset cursor: '' → None (the newest page); ASCII digits only, a positive row id (at most
+    ``MAX_ROW_ID``: a larger number is no row's, and PostgreSQL refuses it for an ``integer`` column)."""
     if not text:
         return None
-    if text.isascii() and text.isdigit() and len(text) <= 18 and int(text) > 0:
+    if text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ROW_ID:
         return int(text)
     raise HistoryFilterError("ページの指定が正しくありません。最新の取引から表示してください。")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, timedelta, timezone
 
+import asyncpg
 import pytest
 
 from db import engine
@@ -206,15 +207,21 @@ async def test_the_member_read_is_remembered_only_while_nothing_is_committed(dat
             reader.set_trace_callback(None)
 
 
+def _readers() -> "engine._Readers":
+    """This loop's ``fetch`` connections (PostgreSQL)."""
+    return engine._readers[asyncio.get_running_loop()]
+
+
 async def _readers_open() -> int:
-    """How many of this loop's ``fetch`` connections are open or being opened (PostgreSQL)."""
-    return engine._readers.loops[asyncio.get_running_loop()][2][0]
+    """How many of this loop's ``fetch`` connections are open or being opened."""
+    return _readers().places
 
 
 async def test_pooled_reads_share_a_few_connections_and_survive_errors_cancels_and_losses(database_url):
     """PostgreSQL: ``fetch`` outside a transaction reads on connections of its own, at most ``pool_max`` at a time.
-    More readers than that wait their turn (and all get their rows); a read that fails or is cancelled, while
-    reading or while waiting, gives its place back; a connection lost while idle is replaced."""
+    More readers than that wait their turn (and all get their rows); an error from the server keeps the
+    connection; a read cancelled while reading or while waiting gives its place back; a connection lost while
+    idle is replaced; a read still under way when the engine stops closes its connection."""
     if not engine.is_postgres():
         pytest.skip("SQLite reads on one kept connection per thread")
     engine.configure(database_url, pool_max=2)
@@ -228,9 +235,14 @@ async def test_pooled_reads_share_a_few_connections_and_survive_errors_cancels_a
                                       " AND query LIKE {}", "%pg_sleep(0.05)%")
         assert backends[0]["n"] <= 2, "seven reads, two connections"
 
-        with pytest.raises(Exception):
-            await engine.fetch("SELECT 1 / {}::int AS n", 0)
+        kept = list(_readers().idle)
+        for _ in range(3):  # the server's errors (a value out of range, a division by zero) keep the connection
+            with pytest.raises(asyncpg.PostgresError):
+                await engine.fetch("SELECT 1 / {}::int AS n", 0)
+            with pytest.raises(asyncpg.PostgresError):
+                await engine.fetch("SELECT id FROM ledger_entry WHERE id < {}", 2**31)
         assert await engine.fetch("SELECT 1 / {}::int AS n", 1) == [{"n": 1}]
+        assert sorted(map(id, _readers().idle)) == sorted(map(id, kept)) and await _readers_open() == 2
 
         long = asyncio.create_task(engine.fetch("SELECT pg_sleep(5)::text AS slept, {}::int AS n", 1))
         other = asyncio.create_task(engine.fetch("SELECT pg_sleep(5)::text AS slept, {}::int AS n", 2))
@@ -246,10 +258,16 @@ async def test_pooled_reads_share_a_few_connections_and_survive_errors_cancels_a
         assert await _readers_open() == 0, "cancelled reads closed their connections and gave their places back"
         assert await asyncio.wait_for(engine.fetch("SELECT {}::int AS n", 4), 5) == [{"n": 4}]
 
-        idle = engine._readers.loops[asyncio.get_running_loop()][0]
+        idle = _readers().idle
         assert len(idle) == 1
         idle[0].terminate()  # lost while idle (a server restart, say)
         assert await engine.fetch("SELECT {}::int AS n", 5) == [{"n": 5}]
         assert await _readers_open() == 1
+
+        readers = _readers()
+        under_way = asyncio.create_task(engine.fetch("SELECT pg_sleep(0.3)::text AS slept, {}::int AS n", 6))
+        await asyncio.sleep(0.1)
     finally:
         await engine.stop()
+    assert (await under_way)[0]["n"] == 6, "a read under way at the stop still gets its rows"
+    assert readers.idle == [] and readers.places == 0, "and its connection is closed, not kept"

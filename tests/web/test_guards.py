@@ -50,26 +50,30 @@ def _routes_reading_with_the_member(app) -> list[str]:
 def test_routes_that_read_with_the_member_refuse_exactly_as_the_guard_does(settings):
     """A route whose own read also gives the member's standing (one statement for the guard and the page)
     passes a signed-in member, and refuses a suspended member and a session ended everywhere, like every other
-    member route; the member's full row is not put where the ``member`` dependency would take it from."""
+    member route (with the PostgreSQL read connections in use: a pool)."""
     from db.tables import Member
-    from tests.conftest import run
 
-    app = create_app(settings, extra_route_handlers=[_test_login])
+    member_id = make_member(settings)
+    app = create_app(settings.replace(db_pool_max=2), extra_route_handlers=[_test_login])
     paths = _routes_reading_with_the_member(app)
     assert paths == ["/history/rows", "/home/summary"]
-    member_id = make_member(settings)
+
+    def change(values: dict) -> None:  # on the app's event loop: the pool's connections belong to it
+        client.blocking_portal.call(Member.update(values).where(Member.id == member_id).run)
+
+    def epoch(value: int) -> None:
+        change({Member.session_epoch: value})
+
     with TestClient(app, base_url="http://testserver.local") as client:
         sign_in(client, member_id)
         for path in paths:
-            assert client.get(path).status_code == 200, path
-        run(Member.update({Member.session_epoch: Member.session_epoch + 1}).where(Member.id == member_id).run())
-        for path in paths:  # every session ended (password reset, PIN reissue): this one too
+            assert client.get(path, follow_redirects=False).status_code == 200, path
+            epoch(1)  # every session ended (password reset, PIN reissue): this one too
             assert client.get(path, follow_redirects=False).status_code in (302, 303, 401), path
-            sign_in(client, member_id)  # the new session carries the new epoch
-            assert client.get(path).status_code == 200, path
-            run(Member.update({Member.session_epoch: Member.session_epoch + 1}).where(Member.id == member_id).run())
-        sign_in(client, member_id)
-        run(Member.update({Member.status: "suspended"}).where(Member.id == member_id).run())
+            epoch(0)
+            sign_in(client, member_id)
+            assert client.get(path, follow_redirects=False).status_code == 200, path
+        change({Member.status: "suspended"})
         for path in paths:
             assert client.get(path, follow_redirects=False).status_code in (302, 303, 401), path
             sign_in(client, member_id)

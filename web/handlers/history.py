@@ -27,10 +27,10 @@ async def show_history(request: Request, member: NamedDependency[dict], month: F
 
 
 async def _member_and_rows(connection: ASGIConnection, member_id: int) -> tuple[dict | None, history.HistoryView]:
-    query = connection.query_params
-    return await history.member_and_view(member_id, month=query.get("month", ""), kind=query.get("kind", ""),
-                                         before=query.get("before", ""),
-                                         size=connection.app.state.settings.history_page_size)
+    query = connection.query_params  # a parameter given twice counts as its last, as ``FromQuery`` reads it
+    month, kind, before = ((query.getall(name, None) or [""])[-1] for name in ("month", "kind", "before"))
+    size = connection.app.state.settings.history_page_size
+    return await history.member_and_view(member_id, month=month, kind=kind, before=before, size=size)
 
 
 @get("/history/rows", opt={READ_WITH_MEMBER: _member_and_rows})
