@@ -22,6 +22,8 @@ Day rules (product.md §6):
 
 from __future__ import annotations
 
+import math
+from calendar import isleap
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
@@ -30,7 +32,7 @@ from typing import Iterable
 from domain.business_days import BusinessCalendar
 from domain.due_dates import Month, add_months, due_date, first_due_month
 from domain.errors import LoanError
-from domain.interest import Split, allocate, amount_due, format_rate, interest_free_until, year_days
+from domain.interest import Split, allocate, amount_due, day_units, format_rate, interest_free_until
 from domain.ledger import Entry, Kind
 from domain.policy import LoanPolicy
 
@@ -112,35 +114,59 @@ class LoanState:
         )
 
     def advance(self, day: date, contract: Contract, policy: LoanPolicy, calendar: BusinessCalendar) -> None:
-        """Accrue each day after ``through`` up to and including ``day``, closing due dates passed."""
-        if self.through is None or day <= self.through:
-            self.through = self.through or day
+        """Accrue each day after ``through`` up to and including ``day``, closing due dates passed.
+
+        Exact without a ``Fraction`` per day range: a day's accrual is ``principal × rate × u ÷ D`` with integers
+        ``u`` and ``D`` (``domain.interest.day_units``), so the accrued amounts are summed as integer numerators
+        over one denominator (``D``, or a multiple of it when a stored fraction's denominator does not divide it)
+        and made ``Fraction`` once at the end: the same values as adding each range's ``Fraction``."""
+        through = self.through
+        if through is None or day <= through:
+            self.through = through or day
             return
-        current = self.through + ONE_DAY
+        principal = self.principal
+        if principal <= 0:  # nothing accrues: only the due dates passed close, each with the same payoff
+            payoff = principal + self.interest_owed + self.late_charge_owed
+            while self.due_date is not None and self.due_date < day:
+                self._close_cycle(contract.due_day, policy, calendar, payoff)
+            self.through = day
+            return
+        base, common_day, leap_day = day_units(policy)
+        denominator, interest, late = _over_one_denominator(base, self.accrued_interest, self.accrued_late)
+        interest_before, late_before = interest, late
+        scale = denominator // base
+        interest_per_unit = principal * contract.rate * scale  # numerator per unit of day (u)
+        late_per_unit = principal * policy.late_charge_rate * scale
         free_until = contract.interest_free_until
+        due = self.due_date
+        current = through + ONE_DAY
         while current <= day:
-            while self.due_date is not None and self.due_date < current:
-                self._close_cycle(contract.due_day, policy, calendar)
-            end = min(day, date(current.year, 12, 31))
-            if self.due_date is not None:
-                end = min(end, self.due_date)
-            late = self.overdue_since is not None
-            free = not late and free_until is not None and current <= free_until
-            if free:
-                end = min(end, free_until)  # type: ignore[type-var]
-            if self.principal > 0 and not free:
-                days = (end - current).days + 1
-                base = Fraction(self.principal * days, 10_000 * year_days(current, policy))
-                if late:
-                    self.accrued_late += base * policy.late_charge_rate
-                else:
-                    self.accrued_interest += base * contract.rate
+            while due is not None and due < current:
+                self._close_cycle(contract.due_day, policy, calendar, principal + self.interest + self.late_charge
+                                  + _trunc(interest, denominator) + _trunc(late, denominator))
+                due = self.due_date
+            year = current.year
+            end = day if day.year == year else date(year, 12, 31)
+            if due is not None and due < end:
+                end = due
+            if self.overdue_since is not None:  # a late day: late charge instead of interest, free or not
+                late += late_per_unit * ((end - current).days + 1) * (leap_day if isleap(year) else common_day)
+            elif free_until is not None and current <= free_until:  # interest-free: nothing accrues
+                if free_until < end:
+                    end = free_until
+            else:
+                interest += interest_per_unit * ((end - current).days + 1) * (leap_day if isleap(year) else common_day)
             current = end + ONE_DAY
         self.through = day
+        if interest != interest_before:
+            self.accrued_interest = Fraction(interest, denominator)
+        if late != late_before:
+            self.accrued_late = Fraction(late, denominator)
 
-    def _close_cycle(self, due_day: int, policy: LoanPolicy, calendar: BusinessCalendar) -> None:
+    def _close_cycle(self, due_day: int, policy: LoanPolicy, calendar: BusinessCalendar, payoff: int) -> None:
+        """The end of the due date: a shortfall (``payoff``: what paying everything takes then) becomes arrears."""
         assert self.due_date is not None and self.due_month is not None
-        shortfall = self.cycle_amount_due(policy) - self.paid
+        shortfall = amount_due(self.slide_base, self.paid + payoff, policy) - self.paid
         if shortfall > 0:
             self.arrears += shortfall
             if self.overdue_since is None:
@@ -211,6 +237,19 @@ class LoanState:
             paid=data["paid"], arrears=data["arrears"], overdue_since=day("overdue_since"),
             first_borrowed_on=day("first_borrowed_on"), entries=data.get("entries", 0),
         )
+
+
+def _over_one_denominator(base: int, a: Fraction, b: Fraction) -> tuple[int, int, int]:
+    """A denominator of both fractions that is a multiple of ``base`` (``base`` itself when their denominators divide
+    it, as every accrual of the engine's does), and the two numerators over it."""
+    da, db = a.denominator, b.denominator
+    denominator = base if not (base % da or base % db) else math.lcm(base, da, db)
+    return denominator, a.numerator * (denominator // da), b.numerator * (denominator // db)
+
+
+def _trunc(numerator: int, denominator: int) -> int:
+    """``int(Fraction(numerator, denominator))`` (towards zero) for a positive denominator, without the ``Fraction``."""
+    return numerator // denominator if numerator >= 0 else -(-numerator // denominator)
 
 
 def _fraction(text: str) -> Fraction:
