@@ -32,7 +32,9 @@ from typing import Iterable
 from domain.business_days import BusinessCalendar
 from domain.due_dates import Month, add_months, due_date, first_due_month
 from domain.errors import LoanError
-from domain.interest import Split, allocate, amount_due, day_units, format_rate, interest_free_until
+from domain.interest import (
+    Split, allocate, amount_due, day_units, format_rate, interest_free_until, slide_amount,
+)
 from domain.ledger import Entry, Kind
 from domain.policy import LoanPolicy
 
@@ -331,15 +333,17 @@ class Position:
         now.advance(as_of, contract, policy, calendar)
         if now.through is None:
             now.through = as_of
-        due, due_amount, paid, at_due = _next_due(now, contract, policy, calendar)
+        due, due_amount, paid, interest_then, late_then = _next_due(now, contract, policy, calendar)
         status, reason = _status(contract, now)
-        available = max(0, contract.limit - now.principal) if status == STATUS_ACTIVE else 0
+        balance = now.principal
+        interest_now, late_now = now.interest_owed, now.late_charge_owed
+        available = max(0, contract.limit - balance) if status == STATUS_ACTIVE else 0
         return cls(
-            contract=contract, as_of=as_of, balance=now.principal, accrued_interest=now.interest_owed,
-            late_charge=now.late_charge_owed, payoff=now.payoff, available_credit=available,
+            contract=contract, as_of=as_of, balance=balance, accrued_interest=interest_now,
+            late_charge=late_now, payoff=balance + interest_now + late_now, available_credit=available,
             status=status, status_reason=reason, arrears=now.arrears, overdue_since=now.overdue_since,
             next_due_date=due, amount_due=due_amount, paid_toward_due=paid,
-            interest_to_due_date=at_due.interest_owed, late_charge_to_due_date=at_due.late_charge_owed,
+            interest_to_due_date=interest_then, late_charge_to_due_date=late_then,
             state=now, policy=policy, calendar=calendar,
         )
 
@@ -386,21 +390,80 @@ def payment_entries(state: LoanState, on: date, amount: int, kind: Kind = Kind.R
 
 
 def _next_due(now: LoanState, contract: Contract, policy: LoanPolicy,
-              calendar: BusinessCalendar) -> tuple[date | None, int, int, LoanState]:
-    """The next due date still to be met, its amount, what is paid toward it, and the state then."""
-    if now.due_date is None:
-        return None, 0, 0, now
+              calendar: BusinessCalendar) -> tuple[date | None, int, int, int, int]:
+    """The next due date still to be met, its amount, what is paid toward it, and the interest and late charge
+    payable then: what advancing a copy of ``now`` to that day gives, worked out without the copy. From ``through``
+    to the due date no cycle closes, so its days accrue on one principal, all late or all not; when the cycle is
+    covered, closing it adds no arrears and the days to the following due date accrue the same way."""
+    due = now.due_date
+    if due is None:
+        return None, 0, 0, now.interest_owed, now.late_charge_owed
+    through = now.through
+    if through is None or due < through:  # not a state ``advance`` leaves: do it the long way
+        return _next_due_stepwise(now, contract, policy, calendar)
+    base, common_day, leap_day = day_units(policy)
+    denominator, interest, late = _over_one_denominator(base, now.accrued_interest, now.accrued_late)
+    principal = now.principal
+    overdue = now.overdue_since is not None
+    per_unit = principal * (policy.late_charge_rate if overdue else contract.rate) * (denominator // base)
+    free_until = None if overdue else contract.interest_free_until
+    if principal > 0:
+        if overdue:
+            late += per_unit * _accruing_units(through, due, free_until, common_day, leap_day)
+        else:
+            interest += per_unit * _accruing_units(through, due, free_until, common_day, leap_day)
+    interest_then = now.interest + _trunc(interest, denominator)
+    late_then = now.late_charge + _trunc(late, denominator)
+    slide = slide_amount(now.slide_base, policy)
+    paid = now.paid
+    amount = max(0, min(slide, paid + principal + interest_then + late_then))
+    if paid < amount:
+        return due, amount, paid, interest_then, late_then
+    # covered: the next one to meet is next month's
+    following = due_date(add_months(now.due_month, 1), contract.due_day, calendar)  # type: ignore[arg-type]
+    if following <= due:
+        return _next_due_stepwise(now, contract, policy, calendar)
+    if principal > 0:
+        if overdue:
+            late += per_unit * _accruing_units(due, following, free_until, common_day, leap_day)
+        else:
+            interest += per_unit * _accruing_units(due, following, free_until, common_day, leap_day)
+    interest_then = now.interest + _trunc(interest, denominator)
+    late_then = now.late_charge + _trunc(late, denominator)
+    return following, max(0, min(slide, principal + interest_then + late_then)), 0, interest_then, late_then
+
+
+def _next_due_stepwise(now: LoanState, contract: Contract, policy: LoanPolicy,
+                       calendar: BusinessCalendar) -> tuple[date | None, int, int, int, int]:
+    """``_next_due`` by advancing a copy (for states ``advance`` never leaves, such as a due date before ``through``)."""
     at_due = now.copy()
-    at_due.advance(now.due_date, contract, policy, calendar)
+    at_due.advance(now.due_date, contract, policy, calendar)  # type: ignore[arg-type]
     amount = at_due.cycle_amount_due(policy)
     if at_due.paid >= amount:  # covered: the next one to meet is next month's
         assert at_due.due_date is not None
         following = due_date(add_months(at_due.due_month, 1), contract.due_day, calendar)  # type: ignore[arg-type]
         at_due.advance(following, contract, policy, calendar)
-        if at_due.due_date is None:
-            return None, 0, 0, at_due
         amount = at_due.cycle_amount_due(policy)
-    return at_due.due_date, amount, at_due.paid, at_due
+    return at_due.due_date, amount, at_due.paid, at_due.interest_owed, at_due.late_charge_owed
+
+
+def _accruing_units(after: date, through: date, free_until: date | None, common_day: int, leap_day: int) -> int:
+    """The day units (``day_units``) of the days after ``after`` through ``through`` that accrue: those after
+    ``free_until`` (pass None for late days, which accrue whether free or not)."""
+    if free_until is not None and free_until > after:
+        after = free_until
+    if through <= after:
+        return 0
+    year = through.year
+    if after.year == year:
+        return (through - after).days * (leap_day if isleap(year) else common_day)
+    total = 0
+    while after < through:
+        year = (after + ONE_DAY).year
+        end = through if through.year == year else date(year, 12, 31)
+        total += (end - after).days * (leap_day if isleap(year) else common_day)
+        after = end
+    return total
 
 
 def _status(contract: Contract, now: LoanState) -> tuple[str, str]:
