@@ -116,7 +116,13 @@ class LoanState:
         )
 
     def advance(self, day: date, contract: Contract, policy: LoanPolicy, calendar: BusinessCalendar) -> None:
-        """Accrue each day after ``through`` up to and including ``day``, closing due dates passed.
+        """Accrue each day after ``through`` up to and including ``day``, closing due dates passed."""
+        self._advance(day, contract, policy, calendar)
+
+    def _advance(self, day: date, contract: Contract, policy: LoanPolicy,
+                 calendar: BusinessCalendar) -> tuple[int, int, int] | None:
+        """``advance``; returns the accrued amounts as ``(denominator, interest numerator, late numerator)`` when it
+        worked them out (None when nothing could accrue: then they are the stored fractions, untouched).
 
         Exact without a ``Fraction`` per day range: a day's accrual is ``principal × rate × u ÷ D`` with integers
         ``u`` and ``D`` (``domain.interest.day_units``), so the accrued amounts are summed as integer numerators
@@ -125,14 +131,15 @@ class LoanState:
         through = self.through
         if through is None or day <= through:
             self.through = through or day
-            return
+            return None
         principal = self.principal
         if principal <= 0:  # nothing accrues: only the due dates passed close, each with the same payoff
-            payoff = principal + self.interest_owed + self.late_charge_owed
-            while self.due_date is not None and self.due_date < day:
-                self._close_cycle(contract.due_day, policy, calendar, payoff)
+            if self.due_date is not None and self.due_date < day:
+                payoff = principal + self.interest_owed + self.late_charge_owed
+                while self.due_date is not None and self.due_date < day:
+                    self._close_cycle(contract.due_day, policy, calendar, payoff)
             self.through = day
-            return
+            return None
         base, common_day, leap_day = day_units(policy)
         denominator, interest, late = _over_one_denominator(base, self.accrued_interest, self.accrued_late)
         interest_before, late_before = interest, late
@@ -164,6 +171,7 @@ class LoanState:
             self.accrued_interest = Fraction(interest, denominator)
         if late != late_before:
             self.accrued_late = Fraction(late, denominator)
+        return denominator, interest, late
 
     def _close_cycle(self, due_day: int, policy: LoanPolicy, calendar: BusinessCalendar, payoff: int) -> None:
         """The end of the due date: a shortfall (``payoff``: what paying everything takes then) becomes arrears."""
@@ -330,13 +338,20 @@ class Position:
         if state.through is not None and state.through > as_of:
             raise ValueError("state is later than as_of")
         now = state.copy()
-        now.advance(as_of, contract, policy, calendar)
+        accrued = now._advance(as_of, contract, policy, calendar)
         if now.through is None:
             now.through = as_of
-        due, due_amount, paid, interest_then, late_then = _next_due(now, contract, policy, calendar)
+        if accrued is None:
+            accrued = _over_one_denominator(day_units(policy)[0], now.accrued_interest, now.accrued_late)
+        denominator, interest, late = accrued
+        interest_now = now.interest + _trunc(interest, denominator)  # now.interest_owed
+        late_now = now.late_charge + _trunc(late, denominator)  # now.late_charge_owed
+        if now.due_date is None:
+            due, due_amount, paid, interest_then, late_then = None, 0, 0, interest_now, late_now
+        else:
+            due, due_amount, paid, interest_then, late_then = _next_due(now, contract, policy, calendar, accrued)
         status, reason = _status(contract, now)
         balance = now.principal
-        interest_now, late_now = now.interest_owed, now.late_charge_owed
         available = max(0, contract.limit - balance) if status == STATUS_ACTIVE else 0
         return cls(
             contract=contract, as_of=as_of, balance=balance, accrued_interest=interest_now,
@@ -389,20 +404,19 @@ def payment_entries(state: LoanState, on: date, amount: int, kind: Kind = Kind.R
     return entries
 
 
-def _next_due(now: LoanState, contract: Contract, policy: LoanPolicy,
-              calendar: BusinessCalendar) -> tuple[date | None, int, int, int, int]:
+def _next_due(now: LoanState, contract: Contract, policy: LoanPolicy, calendar: BusinessCalendar,
+              accrued: tuple[int, int, int]) -> tuple[date | None, int, int, int, int]:
     """The next due date still to be met, its amount, what is paid toward it, and the interest and late charge
-    payable then: what advancing a copy of ``now`` to that day gives, worked out without the copy. From ``through``
-    to the due date no cycle closes, so its days accrue on one principal, all late or all not; when the cycle is
-    covered, closing it adds no arrears and the days to the following due date accrue the same way."""
+    payable then: what advancing a copy of ``now`` to that day gives, worked out without the copy. ``accrued`` is
+    ``now``'s accrued amounts as ``LoanState._advance`` gives them. From ``through`` to the due date no cycle closes,
+    so its days accrue on one principal, all late or all not; when the cycle is covered, closing it adds no arrears
+    and the days to the following due date accrue the same way."""
     due = now.due_date
-    if due is None:
-        return None, 0, 0, now.interest_owed, now.late_charge_owed
     through = now.through
-    if through is None or due < through:  # not a state ``advance`` leaves: do it the long way
+    if due is None or through is None or due < through:  # not a state ``advance`` leaves: do it the long way
         return _next_due_stepwise(now, contract, policy, calendar)
     base, common_day, leap_day = day_units(policy)
-    denominator, interest, late = _over_one_denominator(base, now.accrued_interest, now.accrued_late)
+    denominator, interest, late = accrued
     principal = now.principal
     overdue = now.overdue_since is not None
     per_unit = principal * (policy.late_charge_rate if overdue else contract.rate) * (denominator // base)
@@ -436,6 +450,8 @@ def _next_due(now: LoanState, contract: Contract, policy: LoanPolicy,
 def _next_due_stepwise(now: LoanState, contract: Contract, policy: LoanPolicy,
                        calendar: BusinessCalendar) -> tuple[date | None, int, int, int, int]:
     """``_next_due`` by advancing a copy (for states ``advance`` never leaves, such as a due date before ``through``)."""
+    if now.due_date is None:
+        return None, 0, 0, now.interest_owed, now.late_charge_owed
     at_due = now.copy()
     at_due.advance(now.due_date, contract, policy, calendar)  # type: ignore[arg-type]
     amount = at_due.cycle_amount_due(policy)
