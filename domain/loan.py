@@ -235,18 +235,18 @@ class LoanState:
 
     @classmethod
     def from_dict(cls, data: dict) -> "LoanState":
-        def day(key: str) -> date | None:
-            return date.fromisoformat(data[key]) if data.get(key) else None
-
-        month = data.get("due_month")
+        get = data.get
+        month = get("due_month")
         return cls(
-            through=day("through"), principal=data["principal"], interest=data["interest"],
-            late_charge=data["late_charge"], accrued_interest=_fraction(data["accrued_interest"]),
-            accrued_late=_fraction(data["accrued_late"]), slide_base=data["slide_base"],
-            due_month=(month[0], month[1]) if month else None, due_date=day("due_date"),
-            paid=data["paid"], arrears=data["arrears"], overdue_since=day("overdue_since"),
-            first_borrowed_on=day("first_borrowed_on"), entries=data.get("entries", 0),
+            _day(get("through")), data["principal"], data["interest"], data["late_charge"],
+            _fraction(data["accrued_interest"]), _fraction(data["accrued_late"]), data["slide_base"],
+            (month[0], month[1]) if month else None, _day(get("due_date")), data["paid"], data["arrears"],
+            _day(get("overdue_since")), _day(get("first_borrowed_on")), get("entries", 0),
         )
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def _over_one_denominator(base: int, a: Fraction, b: Fraction) -> tuple[int, int, int]:
@@ -264,8 +264,13 @@ def _trunc(numerator: int, denominator: int) -> int:
 
 def _fraction(text: str) -> Fraction:
     """``str(Fraction)`` back: ``'7/3'`` or ``'2'`` (without ``Fraction``'s general parser, a regex per call)."""
+    if text == "0":
+        return _ZERO  # the usual value, and a Fraction never changes: one will do
     numerator, _, denominator = text.partition("/")
-    return Fraction(int(numerator), int(denominator or 1))
+    return Fraction(int(numerator), int(denominator)) if denominator else Fraction(int(numerator))
+
+
+_ZERO = Fraction(0)
 
 
 def with_interest_free(contract: Contract, state: LoanState, entry: Entry, eligible: bool,
