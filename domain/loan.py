@@ -453,7 +453,7 @@ def _next_due(now: LoanState, contract: Contract, policy: LoanPolicy, calendar: 
 
 def _next_due_stepwise(now: LoanState, contract: Contract, policy: LoanPolicy,
                        calendar: BusinessCalendar) -> tuple[date | None, int, int, int, int]:
-    """``_next_due`` by advancing a copy (for states ``advance`` never leaves, such as a due date before ``through``)."""
+    """``_next_due`` by advancing a copy: for states ``advance`` never leaves (a due date before ``through``)."""
     if now.due_date is None:
         return None, 0, 0, now.interest_owed, now.late_charge_owed
     at_due = now.copy()

@@ -132,7 +132,7 @@ def states(draw):
     through = draw(st.one_of(st.none(), st.dates(date(2023, 1, 1), date(2029, 12, 31))))
     owing = draw(st.booleans())
     month = (draw(st.integers(2023, 2030)), draw(st.integers(1, 12)))
-    if through is not None and owing and draw(st.booleans()):  # the usual: the cycle under way is due on or after through
+    if through is not None and owing and draw(st.booleans()):  # usual: the cycle under way is due after through
         month = (through.year, through.month)
     due_day = draw(st.sampled_from([5, 15, 25, MONTH_END]))
     calendar = draw(calendars)
