@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 from domain.errors import LoanError
 from domain.policy import LoanPolicy
@@ -33,6 +34,14 @@ def interest_denominator(policy: LoanPolicy) -> int:
     ``u = lcm ÷ year_days(day)`` (366 for a common-year day, 365 for a leap-year day), so sums of days are
     exact integers over ``D`` (see ``interest_units``): no ``Fraction`` needed in a loop."""
     return _BP * math.lcm(policy.days_in_year, policy.days_in_leap_year)
+
+
+@lru_cache(maxsize=64)
+def day_units(policy: LoanPolicy) -> tuple[int, int, int]:
+    """``(interest_denominator(policy), u of a common-year day, u of a leap-year day)``, worked out once per policy:
+    a day's interest on ``principal`` at ``rate`` is exactly ``principal × rate × u ÷ D``."""
+    both = math.lcm(policy.days_in_year, policy.days_in_leap_year)
+    return _BP * both, both // policy.days_in_year, both // policy.days_in_leap_year
 
 
 def interest_units(start: date, end: date, policy: LoanPolicy) -> int:
