@@ -103,6 +103,13 @@ MONTHS_SQL = (
     " (SELECT e.value_date FROM ledger_entry e WHERE e.contract = c.id ORDER BY e.value_date DESC LIMIT 1) AS last"
     " FROM contract c WHERE c.member = {} ORDER BY c.id DESC LIMIT 1"
 )
+#: a listed row's columns, as ``HistoryRow``: a payment shows what it paid of interest and late charge as positive
+#: amounts (the ledger holds them as negative changes)
+PAGE_COLUMNS = (
+    "SELECT id, kind, value_date, amount, principal,"
+    f" CASE WHEN kind IN {RECEIPT_KINDS!r} THEN -interest ELSE interest END AS interest,"
+    f" CASE WHEN kind IN {RECEIPT_KINDS!r} THEN -late_charge ELSE late_charge END AS late_charge, principal_after"
+)
 MAX_ROW_ID = 2**31 - 1  #: row ids are ``serial`` (32-bit) on PostgreSQL
 HIDDEN_KINDS = ("interest_charge", "late_charge")  #: shown inside each repayment's split, not as rows
 #: a page (``{page}``: its query) beside the member's standing: one row per ledger row, or one row of NULLs after
@@ -126,8 +133,7 @@ async def page(member_id: int, *, before: int | None = None, month: tuple[int, i
 
 def _page_query(member_id: int, before: int | None, month: tuple[int, int] | None, kind: str | None,
                 size: int) -> tuple[str, list]:
-    sql = ["SELECT id, kind, value_date, amount, principal, interest, late_charge, principal_after"
-           " FROM ledger_entry WHERE contract = " + CONTRACT_OF_MEMBER]
+    sql = [PAGE_COLUMNS + " FROM ledger_entry WHERE contract = " + CONTRACT_OF_MEMBER]
     args: list = [member_id]
     kinds = KIND_FILTERS[kind] if kind else HIDDEN_KINDS
     sql.append(f" AND kind {'IN' if kind else 'NOT IN'} ({', '.join('{}' for _ in kinds)})")
@@ -146,16 +152,7 @@ def _page_query(member_id: int, before: int | None, month: tuple[int, int] | Non
 
 def _page(rows: list[tuple], size: int) -> HistoryPage:
     more = len(rows) > size
-    rows = rows[:size]
-    return HistoryPage([_row(*r) for r in rows], rows[-1][0] if more else None)
-
-
-def _row(id: int, kind: str, value_date: date, amount: int, principal: int, interest: int, late_charge: int,
-         principal_after: int) -> HistoryRow:
-    """A ledger row as listed: a payment shows what it paid of interest and late charge as positive amounts."""
-    if kind in RECEIPT_KINDS:
-        interest, late_charge = -interest, -late_charge
-    return HistoryRow(id, kind, value_date, amount, principal, interest, late_charge, principal_after)
+    return HistoryPage(list(map(HistoryRow._make, rows[:size])), rows[size - 1][0] if more else None)
 
 
 async def months(member_id: int) -> list[tuple[int, int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from markupsafe import Markup
 
@@ -28,7 +28,8 @@ def history_piece(view: HistoryView) -> Markup:
     rows = "".join([_row(row) for row in view.page.rows])
     if view.page.next_before is None:
         return Markup(rows)
-    query = urlencode(view.query(view.page.next_before)).replace("&", "&amp;")  # every other character is quoted
+    # ``urlencode`` as written into an attribute (our own keys need no quoting; every other character is quoted)
+    query = "&amp;".join([f"{key}={quote_plus(value)}" for key, value in view.query(view.page.next_before).items()])
     return Markup(
         f'{rows}<li id="history-more" class="more">\n'
         f'  <a class="button" href="/history?{query}" hx-get="/history/rows?{query}" hx-target="#history-more"'
