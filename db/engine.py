@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import sqlite3
 import threading
@@ -33,7 +34,9 @@ log = logging.getLogger("kaiin.db")
 # the same wrapper: most of the cost of reading a row. Here INTEGER columns have no converter at all: a column
 # declared INTEGER has integer affinity, so every number this app writes is stored as an integer and sqlite3
 # returns it as one without a Python call per value. Dates and times are read straight from the bytes
-# (sqlite3 converters are process-wide; Piccolo's arrays keep their own).
+# (sqlite3 converters are process-wide; Piccolo's arrays keep their own); a day is read once per text (a history
+# page's rows share few days, a ledger's few thousand, and a ``date`` never changes).
+@functools.lru_cache(maxsize=4096)
 def _date(value: bytes) -> date:
     return date.fromisoformat(value.decode())
 
