@@ -425,13 +425,12 @@ def _next_due(now: LoanState, contract: Contract, policy: LoanPolicy, calendar: 
     overdue = now.overdue_since is not None
     per_unit = principal * (policy.late_charge_rate if overdue else contract.rate) * (denominator // base)
     free_until = None if overdue else contract.interest_free_until
+    owed = [interest, late]  # numerators over ``denominator``; the days add to one of them
+    grows = 1 if overdue else 0
     if principal > 0:
-        if overdue:
-            late += per_unit * _accruing_units(through, due, free_until, common_day, leap_day)
-        else:
-            interest += per_unit * _accruing_units(through, due, free_until, common_day, leap_day)
-    interest_then = now.interest + _trunc(interest, denominator)
-    late_then = now.late_charge + _trunc(late, denominator)
+        owed[grows] += per_unit * _accruing_units(through, due, free_until, common_day, leap_day)
+    interest_then = now.interest + _trunc(owed[0], denominator)
+    late_then = now.late_charge + _trunc(owed[1], denominator)
     slide = slide_amount(now.slide_base, policy)
     paid = now.paid
     amount = max(0, min(slide, paid + principal + interest_then + late_then))
@@ -442,12 +441,9 @@ def _next_due(now: LoanState, contract: Contract, policy: LoanPolicy, calendar: 
     if following <= due:
         return _next_due_stepwise(now, contract, policy, calendar)
     if principal > 0:
-        if overdue:
-            late += per_unit * _accruing_units(due, following, free_until, common_day, leap_day)
-        else:
-            interest += per_unit * _accruing_units(due, following, free_until, common_day, leap_day)
-    interest_then = now.interest + _trunc(interest, denominator)
-    late_then = now.late_charge + _trunc(late, denominator)
+        owed[grows] += per_unit * _accruing_units(due, following, free_until, common_day, leap_day)
+    interest_then = now.interest + _trunc(owed[0], denominator)
+    late_then = now.late_charge + _trunc(owed[1], denominator)
     return following, max(0, min(slide, principal + interest_then + late_then)), 0, interest_then, late_then
 
 
