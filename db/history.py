@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from db.accounts import member_by_id
 from db.engine import fetch
-from db.tables import LedgerEntry
+from db.tables import MAX_ROW_ID, LedgerEntry
 from domain.errors import DomainError
 
 #: what a member can filter by, and the ledger kinds each covers (in display order)
@@ -110,7 +110,6 @@ PAGE_COLUMNS = (
     f" CASE WHEN kind IN {RECEIPT_KINDS!r} THEN -interest ELSE interest END AS interest,"
     f" CASE WHEN kind IN {RECEIPT_KINDS!r} THEN -late_charge ELSE late_charge END AS late_charge, principal_after"
 )
-MAX_ROW_ID = 2**31 - 1  #: row ids are ``serial`` (32-bit) on PostgreSQL
 HIDDEN_KINDS = ("interest_charge", "late_charge")  #: shown inside each repayment's split, not as rows
 #: a page (``{page}``: its query) beside the member's standing: one row per ledger row, or one row of NULLs after
 #: the standing when the page is empty; none when there is no such member

@@ -42,7 +42,7 @@ from webauthn.helpers.structs import (
 
 from db import audit, auth, mail
 from db.engine import is_postgres, write_tx
-from db.tables import Credential, Member, Passkey, PasskeyChallenge, PasskeyUser
+from db.tables import MAX_ROW_ID, Credential, Member, Passkey, PasskeyChallenge, PasskeyUser
 from domain import notices
 from domain.passkeys import (
     PasskeyError,
@@ -337,6 +337,8 @@ async def list_passkeys(member_id: int) -> list[PasskeyView]:
 
 async def rename(member_id: int, passkey_id: int, name: str, ctx: PasskeyContext) -> str:
     label = parse_name(name, ctx.policy)
+    if not 0 < passkey_id <= MAX_ROW_ID:  # no row's id (PostgreSQL would refuse it as an argument)
+        raise PasskeyError("このパスキーは見つかりません。")
     async with write_tx():
         rows = await Passkey.update({Passkey.name: label}).where(
             (Passkey.id == passkey_id) & (Passkey.member == member_id)
@@ -357,6 +359,8 @@ async def _lock_member(member_id: int) -> None:
 
 async def remove(member_id: int, passkey_id: int, ctx: PasskeyContext) -> str:
     """Delete one of the member's passkeys unless it is their last way in; returns its name."""
+    if not 0 < passkey_id <= MAX_ROW_ID:
+        raise PasskeyError("このパスキーは見つかりません。")
     async with write_tx():
         await _lock_member(member_id)
         target = await Passkey.select(Passkey.name).where(

@@ -26,7 +26,7 @@ from db.due_day import due_day_text
 from db.engine import write_tx
 from db.payment_gateway import DEBIT, PAYEASY, Collection, PaymentDeclined, PaymentGateway
 from db.tables import Contract as ContractRow
-from db.tables import DebitAccount, JobClaim, LedgerEntry, Member, ReminderSent, Repayment
+from db.tables import MAX_ROW_ID, DebitAccount, JobClaim, LedgerEntry, Member, ReminderSent, Repayment
 from domain.business_days import BusinessCalendar
 from domain.due_dates import add_months, due_date
 from domain.ledger import Kind
@@ -207,6 +207,8 @@ async def interest_repaid(contract_id: int) -> int:
 
 async def result(member_id: int, repayment_id: int) -> Done | None:
     """One of the member's repayments; None when there is no such repayment or it is someone else's."""
+    if not 0 < repayment_id <= MAX_ROW_ID:  # no row's id (PostgreSQL would refuse it as an argument)
+        return None
     row = await Repayment.select().where((Repayment.id == repayment_id) & (Repayment.member == member_id)).first()
     if row is None:
         return None

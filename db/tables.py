@@ -4,6 +4,11 @@ from piccolo.columns import BigInt, Boolean, Bytea, Date, ForeignKey, Integer, T
 from piccolo.table import Table
 
 
+#: the largest row id: ids are ``serial`` (32-bit) on PostgreSQL, which refuses a larger number as an argument
+#: (an id from a URL beyond it is no row's: treat it as not found)
+MAX_ROW_ID = 2**31 - 1
+
+
 class Member(Table):
     member_no = Varchar(length=16, unique=True)  #: 会員番号, printed for operators
     name = Varchar(length=64)

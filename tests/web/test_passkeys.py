@@ -243,6 +243,10 @@ def test_another_members_passkey_cannot_be_touched(app, client, settings, member
         assert intruder.post(f"/settings/passkeys/{passkey_id}/name", data={"name": "x", "_csrf_token": token}).status_code == 422
         assert intruder.post(f"/settings/passkeys/{passkey_id}/delete", data={"_csrf_token": token}).status_code == 409
         assert intruder.post("/settings/passkeys/abc/delete", data={"_csrf_token": token}).status_code in (400, 404)
+        for no_row in ("2147483648", "99999999999999"):  # beyond a 32-bit id: no row's, never a 500 (PostgreSQL)
+            renamed = intruder.post(f"/settings/passkeys/{no_row}/name", data={"name": "x", "_csrf_token": token})
+            assert renamed.status_code == 422 and "見つかりません" in renamed.text, no_row
+            assert intruder.post(f"/settings/passkeys/{no_row}/delete", data={"_csrf_token": token}).status_code == 409
     assert query(Passkey.count()) == 2
 
 

@@ -154,6 +154,8 @@ def test_another_members_repayment_and_receipt_are_not_found(settings, client, m
         sign_in(them, other)
         assert them.get(f"/repayments/{rid}").status_code == 404
         assert them.get(receipt).status_code == 404
+        for no_row in ("2147483648", "99999999999999"):  # beyond a 32-bit id: no row's, never a 500 (PostgreSQL)
+            assert them.get(f"/repayments/{no_row}").status_code == 404, no_row
 
 
 def test_full_payoff_says_paid_off_on_home_and_the_receipt_shows_zero(signed_in):
