@@ -40,8 +40,9 @@ def interest_denominator(policy: LoanPolicy) -> int:
 def day_units(policy: LoanPolicy) -> tuple[int, int, int]:
     """``(interest_denominator(policy), u of a common-year day, u of a leap-year day)``, worked out once per policy:
     a day's interest on ``principal`` at ``rate`` is exactly ``principal × rate × u ÷ D``."""
-    both = math.lcm(policy.days_in_year, policy.days_in_leap_year)
-    return _BP * both, both // policy.days_in_year, both // policy.days_in_leap_year
+    denominator = interest_denominator(policy)
+    both = denominator // _BP
+    return denominator, both // policy.days_in_year, both // policy.days_in_leap_year
 
 
 def interest_units(start: date, end: date, policy: LoanPolicy) -> int:
