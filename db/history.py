@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from db.accounts import member_by_id
-from db.engine import fetch
+from db.engine import fetch, fetch_remembered, is_postgres
 from db.tables import MAX_ROW_ID, LedgerEntry
 from domain.errors import DomainError
 
@@ -119,6 +119,14 @@ MEMBER_AND_PAGE_SQL = (
 )
 
 
+#: the member's standing (what the member guard checks) and their contract's id (None: no contract yet)
+STANDING_SQL = (
+    "SELECT m.id, m.status, m.session_epoch,"
+    " (SELECT c.id FROM contract c WHERE c.member = m.id ORDER BY c.id DESC LIMIT 1) AS contract"
+    " FROM member m WHERE m.id = {}"
+)
+
+
 async def page(member_id: int, *, before: int | None = None, month: tuple[int, int] | None = None,
                kind: str | None = None, size: int = 20) -> HistoryPage:
     """One page of the member's history, newest first, rows with id < ``before``: one query.
@@ -126,14 +134,16 @@ async def page(member_id: int, *, before: int | None = None, month: tuple[int, i
     Without a kind filter the hidden kinds are excluded with NOT IN, so the planner walks the index
     (contract, id) backwards and stops after ``size + 1`` rows whatever the ledger's length.
     """
-    sql, args = _page_query(member_id, before, month, kind, size)
+    sql, args = _page_query(CONTRACT_OF_MEMBER, member_id, before, month, kind, size)
     return _page(await fetch(sql, *args, tuples=True), size)
 
 
-def _page_query(member_id: int, before: int | None, month: tuple[int, int] | None, kind: str | None,
-                size: int) -> tuple[str, list]:
-    sql = [PAGE_COLUMNS + " FROM ledger_entry WHERE contract = " + CONTRACT_OF_MEMBER]
-    args: list = [member_id]
+def _page_query(contract_sql: str, contract_arg: int, before: int | None, month: tuple[int, int] | None,
+                kind: str | None, size: int) -> tuple[str, list]:
+    """The page's statement, its contract given as ``contract_sql`` (a placeholder, or a subquery with one) and
+    that placeholder's value."""
+    sql = [PAGE_COLUMNS + " FROM ledger_entry WHERE contract = " + contract_sql]
+    args: list = [contract_arg]
     kinds = KIND_FILTERS[kind] if kind else HIDDEN_KINDS
     sql.append(f" AND kind {'IN' if kind else 'NOT IN'} ({', '.join('{}' for _ in kinds)})")
     args += kinds
@@ -236,18 +246,28 @@ async def view(member_id: int, *, month: str = "", kind: str = "", before: str =
 
 async def member_and_view(member_id: int, *, month: str = "", kind: str = "", before: str = "",
                           size: int = 20) -> tuple[dict | None, HistoryView]:
-    """The member's standing (id, status, session_epoch: what the member guard checks) and ``view(...,
-    with_months=False)``, in one statement: the page's rows come joined to the member's row (None: no such
-    member). One round trip instead of the guard's and the page's (``web.guards``)."""
+    """The member's standing (id, status, session_epoch: what the member guard checks; None: no such member) and
+    ``view(..., with_months=False)``, with as little reading as each engine allows (``web.guards``): on PostgreSQL
+    one statement, the page's rows joined to the member's row (one round trip instead of the guard's and the
+    page's); on SQLite the standing and contract id as remembered while nothing is committed (``fetch_remembered``,
+    as every member request's row), then the page by the contract's id."""
     try:
         parsed_month, parsed_kind, cursor = parse_month(month), parse_kind(kind), parse_before(before)
     except HistoryFilterError as error:
         return await member_by_id(member_id), HistoryView(HistoryPage([], None), [], "", "", None, error.message)
-    sql, args = _page_query(member_id, cursor, parsed_month, parsed_kind, size)
-    rows = await fetch(MEMBER_AND_PAGE_SQL.format(page=sql), *args, member_id, tuples=True)
-    if not rows:
-        return None, HistoryView(HistoryPage([], None), [], month, kind, cursor)
-    member_id, status, epoch = rows[0][:3]
-    page_rows = [row[3:] for row in rows if row[3] is not None]
-    return ({"id": member_id, "status": status, "session_epoch": epoch},
-            HistoryView(_page(page_rows, size), [], month, kind, cursor))
+    if is_postgres():
+        sql, args = _page_query(CONTRACT_OF_MEMBER, member_id, cursor, parsed_month, parsed_kind, size)
+        rows = await fetch(MEMBER_AND_PAGE_SQL.format(page=sql), *args, member_id, tuples=True)
+        if not rows:
+            return None, HistoryView(HistoryPage([], None), [], month, kind, cursor)
+        standing = dict(zip(("id", "status", "session_epoch"), rows[0][:3]))
+        page_rows = [row[3:] for row in rows if row[3] is not None]
+    else:
+        found = await fetch_remembered(STANDING_SQL, member_id)
+        if not found:
+            return None, HistoryView(HistoryPage([], None), [], month, kind, cursor)
+        standing = found[0]
+        contract = standing.pop("contract")
+        sql, args = _page_query("{}", contract, cursor, parsed_month, parsed_kind, size)
+        page_rows = [] if contract is None else await fetch(sql, *args, tuples=True)
+    return standing, HistoryView(_page(page_rows, size), [], month, kind, cursor)
