@@ -1,7 +1,8 @@
 """取引履歴 and 受取証書: a member's ledger newest first, paged by keyset, and one repayment's receipt.
 
 Keyset paging: a page is ``WHERE contract = ? AND id < :before ORDER BY id DESC LIMIT n + 1`` on the
-index (contract, id), so the 5,000th page costs what the first does. Month and kind filters use the
+index (contract, id), so the 5,000th page costs what the first does; the index carries the listed columns too, so
+a page is read from it alone. Month and kind filters use the
 indexes (contract, value_date, id) and (contract, kind, id). Interest and late-charge charges are not
 listed on their own: each repayment shows them in its split.
 """
