@@ -78,11 +78,12 @@ class Receipt:
 
 
 def parse_month(text: str | None) -> tuple[int, int] | None:
-    """'2025-07' → (2025, 7); '' or None → None. Raises ``HistoryFilterError`` otherwise."""
+    """'2025-07' → (2025, 7); '' or None → None. Raises ``HistoryFilterError`` otherwise, also for another
+    spelling of a month ('2025-7', '2025-0007'): the text is echoed in the page's links and form as given."""
     if not text:
         return None
     parts = text.split("-")
-    if len(parts) == 2 and all(p.isascii() and p.isdigit() for p in parts) and len(parts[0]) == 4:
+    if len(parts) == 2 and all(p.isascii() and p.isdigit() for p in parts) and list(map(len, parts)) == [4, 2]:
         year, month = int(parts[0]), int(parts[1])
         if 1 <= month <= 12 and year >= 1900:
             return year, month
@@ -142,22 +143,38 @@ async def page(member_id: int, *, before: int | None = None, month: tuple[int, i
 def _page_query(contract_sql: str, contract_arg: int, before: int | None, month: tuple[int, int] | None,
                 kind: str | None, size: int) -> tuple[str, list]:
     """The page's statement, its contract given as ``contract_sql`` (a placeholder, or a subquery with one) and
-    that placeholder's value."""
-    sql = [PAGE_COLUMNS + " FROM ledger_entry WHERE contract = " + contract_sql]
+    that placeholder's value.
+
+    Each shape is written so that one index serves it, whatever the ledger's length (tests/db/test_history_index.py):
+    the unfiltered page and a single kind's page walk (contract, id) or (contract, kind, id) in id order and stop
+    after ``size + 1`` rows. A month's page reads the month's rows by (contract, value_date, id) and sorts them;
+    there the kind and cursor are plain filters (``kind || ''``, ``id + 0``: terms no index can serve), and so are
+    the sort key and a filter of several kinds (rare ones, read by kind and sorted). Walking an index in id order
+    back to a month long past, or to a kind the member hardly has, would step over every later row."""
+    by_date = month is not None
+    kinds = KIND_FILTERS[kind] if kind else HIDDEN_KINDS  # our own names, written into the text (``_literal``)
+    in_id_order = not by_date and (kind is None or len(kinds) == 1)
+    sql = [PAGE_COLUMNS, " FROM ledger_entry WHERE contract = ", contract_sql,
+           " AND kind || ''" if by_date else " AND kind", " IN (" if kind else " NOT IN (", ", ".join(map(_literal, kinds)), ")"]
     args: list = [contract_arg]
-    kinds = KIND_FILTERS[kind] if kind else HIDDEN_KINDS
-    sql.append(f" AND kind {'IN' if kind else 'NOT IN'} ({', '.join('{}' for _ in kinds)})")
-    args += kinds
     if before is not None:
-        sql.append(" AND id < {}")
+        sql.append(" AND id + 0 < {}" if by_date else " AND id < {}")
         args.append(before)
     if month is not None:
         year, mon = month
         sql.append(" AND value_date >= {} AND value_date <= {}")
         args += [date(year, mon, 1), date(year, mon, _calendar.monthrange(year, mon)[1])]
-    sql.append(" ORDER BY id DESC LIMIT {}")
-    args.append(size + 1)
+    sql.append(f" ORDER BY {'id' if in_id_order else 'id + 0'} DESC LIMIT {int(size) + 1}")
     return "".join(sql), args
+
+
+def _literal(kind: str) -> str:
+    """A ledger kind of ours as an SQL literal. The kinds and the page size are in the statement's text, not
+    passed as values: PostgreSQL then plans each filter for what it is, once (a prepared statement's plan made
+    without knowing them served some filters badly, and one that waits for them is planned again every time)."""
+    if not kind.isidentifier():
+        raise ValueError(f"not a ledger kind: {kind!r}")
+    return f"'{kind}'"
 
 
 def _page(rows: list[tuple], size: int) -> HistoryPage:

@@ -132,7 +132,7 @@ def test_history_filters_by_kind_and_month(demo):
 BAD_FILTERS = ["month=2026-13", "month=abc", "kind=fee", "month=" + "9" * 10_000, "before=0", "kind=%00",
                "month=２０２６-１１", "month=2026-1%E2%80%8B1", "before=-5", "before=abc", "before=1e3",
                "before=" + "9" * 100, "before=%D9%A1%D9%A2", "before=１２", "before=2147483648",
-               "before=99999999999"]
+               "before=99999999999", "month=2025-0007", "month=2025-7", "month=02025-07"]
 
 
 def test_history_bad_filters_get_a_japanese_message_and_change_nothing(demo):
