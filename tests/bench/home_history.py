@@ -86,11 +86,14 @@ async def _query_times(database_url: str, ids: dict[str, int], deep: int, count:
 
     engine.configure(database_url, root=APP_ROOT, pool_max=2)  # PostgreSQL: pooled, as the server reads
     await engine.start()
+    oldest = (await history.months(ids["heavy"]))[-1]  # a month long past: every later row is newer
     cases = {
         "newest page, 100 rows": lambda: history.page(ids["small"]),
         "newest page, 100,000 rows": lambda: history.page(ids["heavy"]),
         "page half-way down, 100,000 rows": lambda: history.page(ids["heavy"], before=deep),
         "kind filter, 100,000 rows": lambda: history.page(ids["heavy"], kind="repayment"),
+        "kind filter of rare kinds (corrections), 100,000 rows": lambda: history.page(ids["heavy"], kind="correction"),
+        "oldest month, 100,000 rows": lambda: history.page(ids["heavy"], month=oldest),
         "month list, 100 rows": lambda: history.months(ids["small"]),
         "month list, 100,000 rows": lambda: history.months(ids["heavy"]),
     }
