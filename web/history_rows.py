@@ -25,7 +25,7 @@ KIND_LABELS = {
 def history_piece(view: HistoryView) -> Markup:
     """A page's rows and, when older rows remain, the もっと見る item that htmx swaps for the next page (a link to
     the same page without JavaScript); the filters chosen carry over in its query."""
-    rows = "".join(map(_row, view.page.rows))
+    rows = "".join([_row(row) for row in view.page.rows])
     if view.page.next_before is None:
         return Markup(rows)
     # ``urlencode`` as written into an attribute (our own keys need no quoting; every other character is quoted)
@@ -57,16 +57,17 @@ _PARTS = {
 
 
 def _row(row: HistoryRow) -> str:
-    """One row's markup: one f-string per shape (a payment, with its split and receipt link; any other row)."""
     entry, kind, day, amount, principal, interest, late_charge, after = row
     opening, data_value, head, body = _PARTS[kind]
-    if kind in RECEIPT_KINDS:
+    receipt = kind in RECEIPT_KINDS
+    sign = "−" if principal < 0 or receipt else ("＋" if principal > 0 else "")
+    html = (
+        f'{opening}{entry}{data_value}{entry}{head}{_day(day)}{body}{amount}">{sign}{amount:,}円</span>\n'
+        f'    <span class="after">残高 <span data-testid="history-balance" data-value="{after}">{after:,}円</span></span>\n'
+        '  </div>\n'
+    )
+    if receipt:
         late = f" ／ 遅延損害金 {late_charge:,}円" if late_charge else ""
-        return (f'{opening}{entry}{data_value}{entry}{head}{_day(day)}{body}{amount}">−{amount:,}円</span>\n'
-                f'    <span class="after">残高 <span data-testid="history-balance" data-value="{after}">{after:,}円</span>'
-                f'</span>\n  </div>\n  <p class="split">元金 {-principal:,}円 ／ 利息 {interest:,}円{late}</p>\n'
+        return (f'{html}  <p class="split">元金 {-principal:,}円 ／ 利息 {interest:,}円{late}</p>\n'
                 f'  <a class="receipt-link" href="/history/{entry}/receipt">受取証書を見る</a>\n</li>\n')
-    sign = "−" if principal < 0 else ("＋" if principal > 0 else "")
-    return (f'{opening}{entry}{data_value}{entry}{head}{_day(day)}{body}{amount}">{sign}{amount:,}円</span>\n'
-            f'    <span class="after">残高 <span data-testid="history-balance" data-value="{after}">{after:,}円</span>'
-            '</span>\n  </div>\n</li>\n')
+    return html + "</li>\n"
