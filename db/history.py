@@ -1,10 +1,10 @@
 """取引履歴 and 受取証書: a member's ledger newest first, paged by keyset, and one repayment's receipt.
 
 Keyset paging: a page is ``WHERE contract = ? AND id < :before ORDER BY id DESC LIMIT n + 1`` on the
-index (contract, id), so the 5,000th page costs what the first does; the index carries the listed columns too, so
-a page is read from it alone. Month and kind filters use the
-indexes (contract, value_date, id) and (contract, kind, id). Interest and late-charge charges are not
-listed on their own: each repayment shows them in its split.
+index (contract, id), so the 5,000th page costs what the first does. Kind and month filters have their indexes,
+(contract, kind, id) and (contract, value_date, id) (``_page_query``); all three carry the listed columns, so a
+page is read from an index alone. Interest and late-charge charges are not listed on their own: each repayment
+shows them in its split.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ async def page(member_id: int, *, before: int | None = None, month: tuple[int, i
     """One page of the member's history, newest first, rows with id < ``before``: one query.
 
     Without a kind filter the hidden kinds are excluded with NOT IN, so the planner walks the index
-    (contract, id) backwards and stops after ``size + 1`` rows whatever the ledger's length.
+    (contract, id) backwards and stops after ``size + 1`` rows whatever the ledger's length (``_page_query``).
     """
     sql, args = _page_query(CONTRACT_OF_MEMBER, member_id, before, month, kind, size)
     return _page(await fetch(sql, *args, tuples=True), size)
@@ -155,7 +155,8 @@ def _page_query(contract_sql: str, contract_arg: int, before: int | None, month:
     kinds = KIND_FILTERS[kind] if kind else HIDDEN_KINDS  # our own names, written into the text (``_literal``)
     in_id_order = not by_date and (kind is None or len(kinds) == 1)
     sql = [PAGE_COLUMNS, " FROM ledger_entry WHERE contract = ", contract_sql,
-           " AND kind || ''" if by_date else " AND kind", " IN (" if kind else " NOT IN (", ", ".join(map(_literal, kinds)), ")"]
+           " AND kind || ''" if by_date else " AND kind", " IN (" if kind else " NOT IN (",
+           ", ".join(map(_literal, kinds)), ")"]
     args: list = [contract_arg]
     if before is not None:
         sql.append(" AND id + 0 < {}" if by_date else " AND id < {}")
@@ -284,8 +285,9 @@ async def member_and_view(member_id: int, *, month: str = "", kind: str = "", be
         found = await fetch_remembered(STANDING_SQL, member_id)
         if not found:
             return None, HistoryView(HistoryPage([], None), [], month, kind, cursor)
-        standing = found[0]
+        standing, page_rows = found[0], []
         contract = standing.pop("contract")
-        sql, args = _page_query("{}", contract, cursor, parsed_month, parsed_kind, size)
-        page_rows = [] if contract is None else await fetch(sql, *args, tuples=True)
+        if contract is not None:
+            sql, args = _page_query("{}", contract, cursor, parsed_month, parsed_kind, size)
+            page_rows = await fetch(sql, *args, tuples=True)
     return standing, HistoryView(_page(page_rows, size), [], month, kind, cursor)
