@@ -33,7 +33,7 @@ SHAPES = {
 }
 
 
-MOST_BLOCKS = 40  #: of 8 KiB that a page may read on PostgreSQL, a month's included
+MOST_BLOCKS = 40  #: of 8 KiB that a read here may take on PostgreSQL (a month's page included)
 ROWS, MEMBERS = 8_000, 5  #: rows each member's ledger has, written in turns (as members borrow and repay)
 
 
@@ -100,7 +100,7 @@ def test_each_history_page_shape_uses_its_index(settings, database_url):
 def test_a_contracts_last_ledger_row_is_found_by_index_however_many_rows_others_wrote_since(settings, database_url):
     """The account read on every member request takes its contract's last ledger row (``MAX(id)``). A member whose
     rows are older than another member's many must not have it found by walking the ledger back from the newest
-    row (PostgreSQL judged that cheaper when (contract, id) had only its wide index)."""
+    row (PostgreSQL judged that cheaper with few contracts in its statistics, narrow (contract, id) index or not)."""
     quiet, busy = (make_member(settings, card_number=f"123456789{n}", web_id=f"taro{n}", email=f"taro{n}@example.jp")
                    for n in range(2))
     contracts = run(Contract.select(Contract.id, Contract.member).where(Contract.member.is_in([quiet, busy])).run())
